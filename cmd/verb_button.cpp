@@ -1,0 +1,227 @@
+// dashctl button list|show|add|remove|rename: managing buttons by hand.
+
+#include <cstdio>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli.h"
+#include "config/load.h"
+#include "config/store.h"
+#include "util/duration.h"
+#include "util/error.h"
+#include "util/net.h"
+#include "util/text.h"
+
+namespace dashctl::cmd {
+namespace {
+
+using util::Error;
+using util::Exit;
+
+struct AddOptions {
+  std::string name;
+  std::string mac;
+  std::string ip;
+  std::string window;
+  std::vector<std::string> mqtt;
+  std::vector<std::string> exec;
+  std::vector<std::string> webhook;
+};
+
+nlohmann::json action_json(const config::Action& action) {
+  nlohmann::json body;
+  if (const auto* m = std::get_if<config::MqttAction>(&action)) {
+    body = {{"topic", m->topic}, {"payload", m->payload}, {"retain", m->retain}};
+    if (m->qos) body["qos"] = *m->qos;
+  } else if (const auto* e = std::get_if<config::ExecAction>(&action)) {
+    body = {{"argv", e->argv}, {"timeout_ms", e->timeout.count()}};
+  } else if (const auto* w = std::get_if<config::WebhookAction>(&action)) {
+    body = {{"url", w->url}, {"method", w->method}, {"body", w->body},
+            {"timeout_ms", w->timeout.count()}, {"headers", nlohmann::json::object()}};
+    for (const auto& [k, v] : w->headers) body["headers"][k] = v;
+  }
+  return {{config::action_kind(action), body}};
+}
+
+nlohmann::json button_json(const config::Button& b) {
+  nlohmann::json j{{"name", b.name},
+                   {"mac", b.mac ? nlohmann::json(b.mac->str()) : nlohmann::json()},
+                   {"ip", b.ip ? nlohmann::json(b.ip->str()) : nlohmann::json()},
+                   {"window_ms", b.window.count()},
+                   {"on_press", nlohmann::json::array()},
+                   {"file", b.where.file},
+                   {"line", b.where.line},
+                   {"own_file", b.own_file}};
+  for (const auto& a : b.on_press) j["on_press"].push_back(action_json(a));
+  return j;
+}
+
+/// One line per action, as a person would write it.
+std::string action_text(const config::Action& action) {
+  if (const auto* m = std::get_if<config::MqttAction>(&action))
+    return "mqtt " + m->topic + " <- " + m->payload + (m->retain ? " (retained)" : "");
+  if (const auto* e = std::get_if<config::ExecAction>(&action)) {
+    std::string s = "exec";
+    for (const auto& a : e->argv) s += " " + a;
+    return s;
+  }
+  const auto& w = std::get<config::WebhookAction>(action);
+  return "webhook " + w.method + " " + w.url;
+}
+
+const config::Button& find(const config::Config& c, const std::string& name) {
+  if (const auto* b = c.find_button(name)) return *b;
+  throw Error(Exit::data, "no button '" + name + "'" + util::did_you_mean(name, c.button_names()),
+              "'dashctl button list' shows the buttons");
+}
+
+int run_list(const Globals& g) {
+  const auto c = load_config(g);
+  if (g.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& b : c.buttons) j.push_back(button_json(b));
+    std::puts(j.dump(2).c_str());
+    return 0;
+  }
+  if (c.buttons.empty()) {
+    spdlog::warn("no buttons yet: add one with 'dashctl button add' or 'dashctl learn'");
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows{{"NAME", "MAC", "IP", "WINDOW", "ACTIONS", "DEFINED IN"}};
+  for (const auto& b : c.buttons) {
+    std::string kinds;
+    for (const auto& a : b.on_press) kinds += (kinds.empty() ? "" : ",") + std::string(config::action_kind(a));
+    rows.push_back({b.name, b.mac ? b.mac->str() : "-", b.ip ? b.ip->str() : "-",
+                    util::format_duration(b.window), kinds.empty() ? "-" : kinds,
+                    b.own_file ? b.where.file : b.where.str()});
+  }
+  print_table(g, rows);
+  return 0;
+}
+
+int run_show(const Globals& g, const std::string& name) {
+  const auto c = load_config(g);
+  const auto& b = find(c, name);
+  if (g.json) {
+    std::puts(button_json(b).dump(2).c_str());
+    return 0;
+  }
+  std::printf("button %s\n", b.name.c_str());
+  std::printf("  mac:     %s\n", b.mac ? b.mac->str().c_str() : "-");
+  std::printf("  ip:      %s\n", b.ip ? b.ip->str().c_str() : "- (no static lease)");
+  std::printf("  window:  %s\n", util::format_duration(b.window).c_str());
+  std::printf("  file:    %s\n", b.own_file ? b.where.file.c_str() : b.where.str().c_str());
+  if (b.on_press.empty()) std::printf("  on press: nothing yet\n");
+  for (size_t i = 0; i < b.on_press.size(); ++i)
+    std::printf("  %s %s\n", i == 0 ? "on press:" : "         ", action_text(b.on_press[i]).c_str());
+  return 0;
+}
+
+/// Builds the button from flags. Each value is checked here so the message names the flag;
+/// add_button then validates the whole result against the rest of the config.
+config::Button button_from(const AddOptions& o) {
+  config::Button b;
+  b.name = o.name;
+  if (!util::is_button_name(o.name))
+    throw Error(Exit::usage, "button add: '" + o.name + "' is not a valid button name",
+                "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
+  if (!o.mac.empty()) {
+    b.mac = util::Mac::parse(o.mac);
+    if (!b.mac) throw Error(Exit::usage, "button add: --mac: '" + o.mac + "' is not a MAC address");
+  }
+  if (!o.ip.empty()) {
+    b.ip = util::Ipv4::parse(o.ip);
+    if (!b.ip) throw Error(Exit::usage, "button add: --ip: '" + o.ip + "' is not an IPv4 address");
+  }
+  if (!b.mac && !b.ip)
+    throw Error(Exit::usage, "button add: give --mac or --ip, or both: a button is recognised by them");
+  if (!o.window.empty()) {
+    const auto d = util::parse_duration(o.window);
+    if (!d) throw Error(Exit::usage, "button add: --window: '" + o.window + "' is not a duration (like 10s)");
+    b.window = *d;
+  }
+  for (const auto& m : o.mqtt) {
+    config::MqttAction a;
+    const auto eq = m.find('=');
+    a.topic = m.substr(0, eq);
+    if (eq != std::string::npos) a.payload = m.substr(eq + 1);
+    b.on_press.emplace_back(a);
+  }
+  for (const auto& e : o.exec) {
+    config::ExecAction a;
+    a.argv = util::split_words(e);
+    if (a.argv.empty()) throw Error(Exit::usage, "button add: --exec needs a program");
+    b.on_press.emplace_back(a);
+  }
+  for (const auto& w : o.webhook) {
+    config::WebhookAction a;
+    a.url = w;
+    b.on_press.emplace_back(a);
+  }
+  return b;
+}
+
+int run_add(const Globals& g, const AddOptions& o) {
+  const auto b = button_from(o);
+  config::add_button(g.config_path(), b);
+  std::printf("added button %s in %s\n", b.name.c_str(),
+              config::button_file_for(g.config_path(), b.name).c_str());
+  return 0;
+}
+
+}  // namespace
+
+void setup_button(CLI::App& app, Globals& g, Action& action) {
+  auto* button = app.add_subcommand("button", "List, show, add, remove and rename buttons");
+  button->require_subcommand(1);
+
+  auto* list = button->add_subcommand("list", "List the buttons");
+  list->callback([&] { action = [&] { return run_list(g); }; });
+
+  auto name = std::make_shared<std::string>();
+  auto* show = button->add_subcommand("show", "Show one button");
+  show->add_option("name", *name, "The button")->required()->type_name("NAME");
+  show->callback([&, name] { action = [&, name] { return run_show(g, *name); }; });
+
+  auto opts = std::make_shared<AddOptions>();
+  auto* add = button->add_subcommand("add", "Add a button in its own file, buttons.d/NAME.toml");
+  add->add_option("name", opts->name, "The new button's name: [a-z0-9][a-z0-9_-]{0,31}")
+      ->required()
+      ->type_name("NAME");
+  add->add_option("--mac", opts->mac, "The button's MAC address")->type_name("MAC");
+  add->add_option("--ip", opts->ip, "Its static address (a DHCP reservation)")->type_name("IP");
+  add->add_option("--window", opts->window, "Sightings within this time are one press (default 10s)")
+      ->type_name("DURATION");
+  add->add_option("--mqtt", opts->mqtt, "Publish PAYLOAD (default 'press') to TOPIC on a press")
+      ->type_name("TOPIC[=PAYLOAD]");
+  add->add_option("--exec", opts->exec, "Run a program (absolute path, split on spaces, no shell)")
+      ->type_name("'PROGRAM ARG...'");
+  add->add_option("--webhook", opts->webhook, "POST to a URL on a press")->type_name("URL");
+  add->callback([&, opts] { action = [&, opts] { return run_add(g, *opts); }; });
+
+  auto* remove = button->add_subcommand("remove", "Remove a button's own file");
+  remove->add_option("name", *name, "The button")->required()->type_name("NAME");
+  remove->callback([&, name] {
+    action = [&, name] {
+      config::remove_button(g.config_path(), *name);
+      std::printf("removed button %s\n", name->c_str());
+      return 0;
+    };
+  });
+
+  auto to = std::make_shared<std::string>();
+  auto* rename = button->add_subcommand("rename", "Rename a button and its file");
+  rename->add_option("old", *name, "The button")->required()->type_name("OLD");
+  rename->add_option("new", *to, "Its new name")->required()->type_name("NEW");
+  rename->callback([&, name, to] {
+    action = [&, name, to] {
+      config::rename_button(g.config_path(), *name, *to);
+      std::printf("renamed button %s to %s\n", name->c_str(), to->c_str());
+      return 0;
+    };
+  });
+}
+
+}  // namespace dashctl::cmd

@@ -1,0 +1,49 @@
+#include "config/model.h"
+
+#include <algorithm>
+
+namespace dashctl::config {
+
+std::string Source::str() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string Diagnostic::str() const { return where.str() + ": " + message; }
+
+const char* action_kind(const Action& a) {
+  struct Visitor {
+    const char* operator()(const MqttAction&) const { return "mqtt"; }
+    const char* operator()(const ExecAction&) const { return "exec"; }
+    const char* operator()(const WebhookAction&) const { return "webhook"; }
+  };
+  return std::visit(Visitor{}, a);
+}
+
+const Button* Config::find_button(std::string_view name) const {
+  const auto it = std::find_if(buttons.begin(), buttons.end(),
+                               [&](const Button& b) { return b.name == name; });
+  return it == buttons.end() ? nullptr : &*it;
+}
+
+std::vector<std::string> Config::button_names() const {
+  std::vector<std::string> names;
+  for (const auto& b : buttons) names.push_back(b.name);
+  return names;
+}
+
+const std::vector<std::string>& default_hostnames() {
+  static const std::vector<std::string> hosts{
+      "dash-button-na-aws-opf.amazon.com",
+      "dash-button-na.amazon.com",
+      "parker-gateway-na.amazon.com",
+      "dash-button-eu-aws-opf.amazon.com",
+      "parker-gw-eu.amazon.com",
+      "0.amazon.pool.ntp.org",
+      "1.amazon.pool.ntp.org",
+      "2.amazon.pool.ntp.org",
+      "3.amazon.pool.ntp.org",
+  };
+  return hosts;
+}
+
+}  // namespace dashctl::config

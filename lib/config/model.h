@@ -1,0 +1,132 @@
+#pragma once
+// The typed configuration: what /etc/dashctl/dashctl.toml and buttons.d/*.toml say,
+// with every default filled in and every value validated (see config.h).
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "util/net.h"
+
+namespace dashctl::config {
+
+using namespace std::chrono_literals;
+
+/// Where something was written: for messages in the form file:line:col.
+struct Source {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string str() const;  ///< "file:line:col"
+};
+
+/// One problem found in the config.
+struct Diagnostic {
+  Source where;
+  std::string message;
+  std::string str() const;  ///< "file:line:col: message"
+};
+
+struct MqttAction {
+  std::string topic;              ///< template
+  std::string payload = "press";  ///< template
+  std::optional<int> qos;         ///< default: [mqtt] qos
+  bool retain = false;
+};
+
+struct ExecAction {
+  std::vector<std::string> argv;  ///< argv[0] is an absolute path; every element a template
+  std::chrono::milliseconds timeout = 30s;
+};
+
+struct WebhookAction {
+  std::string url;  ///< template; http:// or https://
+  std::string method = "POST";
+  std::vector<std::pair<std::string, std::string>> headers;  ///< values are templates
+  std::string body;                                           ///< template
+  std::chrono::milliseconds timeout = 5s;
+};
+
+using Action = std::variant<MqttAction, ExecAction, WebhookAction>;
+
+/// "mqtt", "exec" or "webhook".
+const char* action_kind(const Action& a);
+
+struct Button {
+  std::string name;
+  std::optional<util::Mac> mac;
+  std::optional<util::Ipv4> ip;  ///< static DHCP lease
+  std::chrono::milliseconds window = 10s;
+  std::vector<Action> on_press;
+
+  Source where;           ///< the button's definition
+  Source mac_where;       ///< its mac key, for "already used" messages
+  Source ip_where;        ///< its ip key
+  bool own_file = false;  ///< true: buttons.d/<name>.toml, which dashctl may rewrite
+};
+
+struct Network {
+  std::string iot_interface;
+  std::optional<util::Ipv4> listen_address;  ///< default: the interface's first IPv4
+  std::optional<util::Ipv4Prefix> subnet;    ///< default: the interface's network
+  uint16_t listen_port = 1443;
+  std::vector<uint16_t> intercept_ports{443};
+  std::optional<util::Ipv4Range> lease_range;
+  bool isolate = true;
+  bool force_dns = true;
+};
+
+struct Intercept {
+  std::vector<std::string> hostnames;  ///< default: default_hostnames()
+};
+
+/// How dashctl tells dnsmasq to re-read its files.
+struct Reload {
+  enum class Kind { pidfile, systemctl, command } kind = Kind::pidfile;
+  std::string pidfile = "/run/dnsmasq/dnsmasq.pid";
+  std::string unit = "dnsmasq";
+  std::vector<std::string> command;  ///< argv, never a shell
+};
+
+struct Dnsmasq {
+  std::string conf_dir = "/etc/dnsmasq.d";
+  std::string state_dir = "/var/lib/dashctl";
+  Reload reload;
+};
+
+struct Mqtt {
+  std::string url = "mqtt://localhost:1883";
+  std::string host = "localhost";  ///< from url
+  uint16_t port = 1883;            ///< from url
+  bool tls = false;                ///< mqtts://
+  std::string topic_prefix = "dashctl";
+  std::string client_id;  ///< default: dashctl-<hostname>
+  std::string username;
+  std::string password;
+  int qos = 1;
+  size_t queue_limit = 1000;  ///< messages held while the broker is away
+  bool homeassistant = true;
+  std::string discovery_prefix = "homeassistant";
+};
+
+struct Config {
+  std::string path;         ///< the main file
+  std::string buttons_dir;  ///< <dir of path>/buttons.d
+  Network network;
+  Intercept intercept;
+  Dnsmasq dnsmasq;
+  std::optional<Mqtt> mqtt;  ///< absent: no [mqtt] section, no MQTT
+  std::vector<Button> buttons;
+
+  const Button* find_button(std::string_view name) const;
+  std::vector<std::string> button_names() const;
+};
+
+/// The Dash buttons' cloud and time hosts (FACTS.md), the default intercept list.
+const std::vector<std::string>& default_hostnames();
+
+}  // namespace dashctl::config

@@ -1,0 +1,148 @@
+#include "config/store.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "config/load.h"
+#include "config/parse.h"
+#include "util/duration.h"
+#include "util/fs.h"
+#include "util/text.h"
+
+namespace dashctl::config {
+namespace {
+
+using util::Error;
+using util::Exit;
+
+toml::table render_action(const Action& action) {
+  toml::table body;
+  std::string kind = action_kind(action);
+  if (const auto* m = std::get_if<MqttAction>(&action)) {
+    body.insert("topic", m->topic);
+    body.insert("payload", m->payload);
+    if (m->qos) body.insert("qos", *m->qos);
+    if (m->retain) body.insert("retain", true);
+  } else if (const auto* e = std::get_if<ExecAction>(&action)) {
+    toml::array argv;
+    for (const auto& a : e->argv) argv.push_back(a);
+    if (e->timeout == ExecAction{}.timeout) {
+      toml::table t;
+      t.insert("exec", std::move(argv));
+      t.is_inline(true);
+      return t;
+    }
+    body.insert("argv", std::move(argv));
+    body.insert("timeout", util::format_duration(e->timeout));
+  } else if (const auto* w = std::get_if<WebhookAction>(&action)) {
+    body.insert("url", w->url);
+    body.insert("method", w->method);
+    if (!w->headers.empty()) {
+      toml::table h;
+      for (const auto& [k, v] : w->headers) h.insert(k, v);
+      h.is_inline(true);
+      body.insert("headers", std::move(h));
+    }
+    if (!w->body.empty()) body.insert("body", w->body);
+    if (w->timeout != WebhookAction{}.timeout) body.insert("timeout", util::format_duration(w->timeout));
+  }
+  body.is_inline(true);
+  toml::table t;
+  t.insert(kind, std::move(body));
+  t.is_inline(true);
+  return t;
+}
+
+/// Throws the first problem, in the form the CLI prints.
+[[noreturn]] void refuse(std::vector<Diagnostic> problems) { throw ConfigError(std::move(problems)); }
+
+/// One value in TOML syntax; toml++ does the quoting and escaping.
+template <typename Node>
+std::string toml_text(const Node& node) {
+  std::ostringstream out;
+  out << toml::toml_formatter(node);
+  return out.str();
+}
+
+}  // namespace
+
+std::string render_button_file(const Button& b) {
+  // Keys in the order a person reads them and one action per line; toml++ alone would
+  // sort the keys and put every action on one line.
+  std::ostringstream out;
+  out << "# Button '" << b.name << "'. Its name is this file's name.\n"
+      << "# Written by dashctl; edit freely: dashctl rewrites only this button's own file.\n"
+      << "# The keys are described in dashctl.toml(5).\n\n";
+  if (b.mac) out << "mac = " << toml_text(toml::value<std::string>(b.mac->str())) << "\n";
+  if (b.ip) out << "ip = " << toml_text(toml::value<std::string>(b.ip->str())) << "\n";
+  out << "window = " << toml_text(toml::value<std::string>(util::format_duration(b.window))) << "\n";
+  out << "on_press = [\n";
+  for (const auto& a : b.on_press) out << "  " << toml_text(render_action(a)) << ",\n";
+  out << "]\n";
+  return out.str();
+}
+
+void add_button(const std::string& config_path, const Button& b) {
+  const std::string dir = buttons_dir_for(config_path);
+  const std::string file = button_file_for(config_path, b.name);
+  if (!util::is_button_name(b.name))
+    throw Error(Exit::data, "'" + b.name + "' is not a valid button name",
+                "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
+  util::DirLock lock(util::dirname_of(config_path));
+  auto checked = check(config_path);
+  if (!checked.problems.empty()) refuse(std::move(checked.problems));
+  if (const auto* other = checked.config.find_button(b.name))
+    throw Error(Exit::data, "button '" + b.name + "' already exists (" + other->where.str() + ")");
+  // Validate what will be on disk by reading it back with the loader's own parser.
+  const std::string text = render_button_file(b);
+  std::vector<Diagnostic> problems;
+  if (auto parsed = parse_button_file(text, file, b.name, problems)) {
+    checked.config.buttons.push_back(std::move(*parsed));
+    validate(checked.config, problems);
+  }
+  // The new file does not exist yet, so its problems are told without a place.
+  for (const auto& p : problems)
+    if (p.where.file == file) throw Error(Exit::data, "button add: " + p.message);
+  if (!problems.empty()) refuse(std::move(problems));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    util::throw_system("creating " + dir, errno, Exit::cant_create);
+  util::write_file_atomic(file, text, 0644, util::Replace::forbid);
+}
+
+void remove_button(const std::string& config_path, const std::string& name) {
+  util::DirLock lock(util::dirname_of(config_path));
+  // A broken config must not stop the removal of the button that breaks it, so the
+  // problems are not a reason to refuse here.
+  const auto checked = check(config_path);
+  const auto* b = checked.config.find_button(name);
+  if (b && !b->own_file)
+    throw Error(Exit::data, "button '" + name + "' is written in " + b->where.str() +
+                                ", not in its own file; remove it there");
+  if (util::remove_file(button_file_for(config_path, name))) return;
+  throw Error(Exit::data, "no button '" + name + "'" +
+                              util::did_you_mean(name, checked.config.button_names()));
+}
+
+void rename_button(const std::string& config_path, const std::string& from, const std::string& to) {
+  if (!util::is_button_name(to))
+    throw Error(Exit::data, "'" + to + "' is not a valid button name",
+                "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
+  util::DirLock lock(util::dirname_of(config_path));
+  const auto checked = check(config_path);
+  const auto* b = checked.config.find_button(from);
+  if (!b)
+    throw Error(Exit::data, "no button '" + from + "'" +
+                                util::did_you_mean(from, checked.config.button_names()));
+  if (!b->own_file)
+    throw Error(Exit::data, "button '" + from + "' is written in " + b->where.str() +
+                                ", not in its own file; rename it there");
+  if (const auto* other = checked.config.find_button(to))
+    throw Error(Exit::data, "button '" + to + "' already exists (" + other->where.str() + ")");
+  util::rename_no_replace(button_file_for(config_path, from), button_file_for(config_path, to));
+}
+
+}  // namespace dashctl::config

@@ -1,0 +1,27 @@
+#pragma once
+// Writing buttons. Each button dashctl manages has its own file, buttons.d/<name>.toml,
+// so dashctl never rewrites a file a person edits. Every write is atomic and taken under
+// the config directory's lock.
+
+#include <string>
+
+#include "config/model.h"
+
+namespace dashctl::config {
+
+/// The text of a button's own file.
+std::string render_button_file(const Button& b);
+
+/// Saves a new button as buttons.d/<name>.toml. Throws util::Error (Exit::data) when
+/// the name, MAC or address is taken or the result would not be a valid config.
+void add_button(const std::string& config_path, const Button& b);
+
+/// Removes buttons.d/<name>.toml. A button written inline in the main file is left
+/// alone with an error saying where it is.
+void remove_button(const std::string& config_path, const std::string& name);
+
+/// Renames buttons.d/<from>.toml to <to>.toml.
+void rename_button(const std::string& config_path, const std::string& from,
+                   const std::string& to);
+
+}  // namespace dashctl::config

@@ -1,0 +1,139 @@
+#include "util/fs.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+
+#include "util/error.h"
+
+namespace dashctl::util {
+namespace {
+
+/// Closes a file descriptor on scope exit.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+std::string basename_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+std::string dirname_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw_system("reading " + path, errno, Exit::no_input);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(f.fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_system("reading " + path, errno, Exit::no_input);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+void sync_directory(const std::string& dir) {
+  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d.fd < 0) throw_system("opening directory " + dir, errno, Exit::cant_create);
+  if (::fsync(d.fd) != 0) throw_system("syncing directory " + dir, errno, Exit::cant_create);
+}
+
+void write_file_atomic(const std::string& path, const std::string& content, mode_t mode,
+                       Replace replace) {
+  const std::string dir = dirname_of(path);
+  // A hidden name in the same directory: rename(2) is atomic only within a file system,
+  // and loaders skip dot files, so a leftover from a crash is never read as config.
+  std::string tmp = dir + "/." + basename_of(path) + ".XXXXXX";
+  Fd f(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (f.fd < 0) throw_system("writing " + path, errno, Exit::cant_create);
+  auto fail = [&](const std::string& what, int err) {
+    ::unlink(tmp.c_str());
+    throw_system(what + " " + path, err, Exit::cant_create);
+  };
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(f.fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("writing", errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(f.fd, mode) != 0) fail("setting the mode of", errno);
+  if (::fsync(f.fd) != 0) fail("syncing", errno);
+  if (replace == Replace::allow) {
+    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("replacing", errno);
+  } else if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+    fail("creating", errno);
+  }
+  sync_directory(dir);
+}
+
+void rename_no_replace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0)
+    throw_system("renaming " + from + " to " + to, errno, Exit::cant_create);
+  sync_directory(dirname_of(to));
+}
+
+bool remove_file(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return false;
+    throw_system("removing " + path, errno, Exit::cant_create);
+  }
+  sync_directory(dirname_of(path));
+  return true;
+}
+
+DirLock::DirLock(const std::string& dir, std::chrono::milliseconds wait) {
+  fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) throw_system("locking " + dir, errno, Exit::cant_create);
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  // Polling with a bounded deadline rather than a blocking flock: a wedged holder must
+  // turn into a clear error, not a hang.
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK && err != EINTR) {
+      ::close(fd_);
+      throw_system("locking " + dir, err, Exit::cant_create);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::close(fd_);
+      throw Error(Exit::temp_fail, "locking " + dir + ": another dashctl is still writing",
+                  "try again in a moment");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+DirLock::~DirLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+}  // namespace dashctl::util

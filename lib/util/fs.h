@@ -1,0 +1,51 @@
+#pragma once
+// File system access that never leaves half a file behind.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace dashctl::util {
+
+/// Reads a whole file. Returns nullopt when it does not exist; throws Error otherwise.
+std::optional<std::string> read_file(const std::string& path);
+
+enum class Replace { allow, forbid };
+
+/// Writes `content` to `path` atomically: a temporary file in the same directory,
+/// fsync, rename over the target, fsync of the directory. A crash at any moment leaves
+/// either the old file or the new one. With Replace::forbid an existing target is an
+/// error (EEXIST) and is left alone. Throws Error (Exit::cant_create or no_perm).
+void write_file_atomic(const std::string& path, const std::string& content, mode_t mode = 0644,
+                       Replace replace = Replace::allow);
+
+/// Renames `from` to `to` without replacing an existing `to`, then fsyncs the directory.
+void rename_no_replace(const std::string& from, const std::string& to);
+
+/// Removes a file and fsyncs its directory. Returns false when it did not exist.
+bool remove_file(const std::string& path);
+
+/// fsync(2) of a directory, so that a rename or unlink in it is durable.
+void sync_directory(const std::string& dir);
+
+/// The directory part of a path ("." when it has none).
+std::string dirname_of(const std::string& path);
+
+/// An exclusive advisory lock (flock) on a directory, held for the object's lifetime.
+/// Every writer of the config takes it, so concurrent invocations never lose a write.
+class DirLock {
+ public:
+  /// Waits up to `wait` for the lock; throws Error(Exit::temp_fail) when it stays taken.
+  explicit DirLock(const std::string& dir,
+                   std::chrono::milliseconds wait = std::chrono::seconds(10));
+  ~DirLock();
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace dashctl::util

@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""The dashctl CLI as a user meets it: exit codes, messages, concurrent writers.
+
+Usage: test_cli.py DASHCTL CASE   (one CTest test per CASE; see tests/CMakeLists.txt)
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+DASHCTL = sys.argv[1]
+MAIN = """\
+[network]
+iot_interface = "br-iot"
+listen_address = "10.77.0.1"
+subnet = "10.77.0.0/24"
+lease_range = "10.77.0.200-10.77.0.249"
+
+[mqtt]
+url = "mqtt://localhost:1883"
+"""
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def run(*args, env=None, user=None, timeout=30):
+    """Runs dashctl; returns (exit code, stdout, stderr)."""
+    cmd = [DASHCTL, *args]
+    if user is not None:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DASHCTL_CONFIG", "NO_COLOR")}
+    full_env.update(env or {})
+    p = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def expect(args, code, stderr_has=None, stdout_has=None, **kw):
+    rc, out, err = run(*args, **kw)
+    ctx = f"dashctl {' '.join(args)} -> {rc}\nstdout: {out}\nstderr: {err}"
+    check(rc == code, f"expected exit {code}: {ctx}")
+    for s in [stderr_has] if isinstance(stderr_has, str) else (stderr_has or []):
+        check(s in err, f"stderr lacks {s!r}: {ctx}")
+    for s in [stdout_has] if isinstance(stdout_has, str) else (stdout_has or []):
+        check(s in out, f"stdout lacks {s!r}: {ctx}")
+    check("\033[" not in out + err, f"colour codes without a terminal: {ctx}")
+    return out, err
+
+
+class Workspace:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="dashctl-cli.")
+        self.config = os.path.join(self.dir, "dashctl.toml")
+        self.write("dashctl.toml", MAIN)
+
+    def write(self, name, text, mode=0o644):
+        path = os.path.join(self.dir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def dashctl(self, *args):
+        return ("-c", self.config, *args)
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---- cases -------------------------------------------------------------------------------
+
+def case_help(ws):
+    out, _ = expect(["--help"], 0, stdout_has=["button", "config", "version", "help", "--config", "--json"])
+    for unbuilt in ("setup", "teardown", "learn", "dhcp-event"):
+        check(f"  {unbuilt} " not in out, f"--help lists {unbuilt}, which does not exist yet")
+    expect(["help", "button", "add"], 0, stdout_has=["Usage: dashctl button add", "--mac", "--exec"])
+    expect(["button", "add", "--help"], 0, stdout_has="Usage: dashctl button add")
+    expect(["help", "config"], 0, stdout_has="check")
+    expect(["help", "nope"], 64, stderr_has="dashctl: help: unknown command 'nope'")
+    _, err = expect([], 64)
+    check("Usage: dashctl" in err, "no usage on stderr without arguments")
+
+
+def case_version(ws):
+    out, _ = expect(["version"], 0, stdout_has=["dashctl 0.", "CLI11", "toml++", "spdlog"])
+    expect(["--version"], 0, stdout_has="dashctl 0.")
+    out, _ = expect(["--json", "version"], 0)
+    data = json.loads(out)
+    check(data["version"].startswith("0.") and "toml++" in data["libraries"], f"bad JSON: {out}")
+
+
+def case_usage_errors(ws):
+    expect(["--bogus", "version"], 64, stderr_has="dashctl: ")
+    expect(ws.dashctl("button", "show"), 64, stderr_has="name is required")
+    expect(ws.dashctl("button", "add", "x"), 64, stderr_has="give --mac or --ip")
+    expect(ws.dashctl("button", "add", "x", "--mac", "zz"), 64,
+           stderr_has="dashctl: button add: --mac: 'zz' is not a MAC address")
+    expect(ws.dashctl("button", "add", "X!", "--mac", "ac:63:be:00:00:01"), 64,
+           stderr_has="'X!' is not a valid button name")
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--window", "10"), 64,
+           stderr_has="--window: '10' is not a duration")
+    expect(ws.dashctl("button", "rename", "a"), 64)
+    expect(ws.dashctl("config"), 64)
+    _, err = expect(["button", "add", "x", "--mac"], 64)
+    check(len(err.strip().splitlines()) <= 2, f"more than an error and a hint: {err}")
+
+
+def case_did_you_mean(ws):
+    expect(["verison"], 64, stderr_has="unknown command 'verison' for 'dashctl' (did you mean 'version'?)")
+    expect(["button", "lsit"], 64,
+           stderr_has="unknown command 'lsit' for 'dashctl button' (did you mean 'list'?)")
+    expect(["config", "chekc"], 64, stderr_has="(did you mean 'check'?)")
+    ws.write("buttons.d/hall.toml", 'mac = "ac:63:be:00:00:01"\n')
+    expect(ws.dashctl("button", "show", "hal"), 65, stderr_has="no button 'hal' (did you mean 'hall'?)")
+
+
+def case_missing_config(ws):
+    missing = os.path.join(ws.dir, "nope.toml")
+    expect(["-c", missing, "button", "list"], 66,
+           stderr_has=f"dashctl: reading {missing}: No such file or directory")
+    expect(["-c", missing, "config", "check"], 66)
+
+
+def case_bad_config_exit(ws):
+    ws.write("dashctl.toml", MAIN.replace('listen_address = "10.77.0.1"', 'listen_address = "10.77.0"'))
+    _, err = expect(ws.dashctl("button", "list"), 65,
+                    stderr_has=f"dashctl: {ws.config}:3:18: network.listen_address: '10.77.0' is not an IPv4 address")
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.9"), 65)
+    check(not os.path.exists(os.path.join(ws.dir, "buttons.d", "x.toml")), "wrote into a broken config")
+
+
+def case_misspelt_key(ws):
+    ws.write("dashctl.toml", MAIN.replace("iot_interface", "iot_interfce"))
+    _, err = expect(ws.dashctl("config", "check"), 65)
+    lines = err.strip().splitlines()
+    check(f"{ws.config}:2:1: unknown key 'iot_interfce' in [network] (did you mean 'iot_interface'?)" in lines,
+          f"no line for the misspelt key: {lines}")
+    check(any("missing network.iot_interface" in l for l in lines), f"{lines}")
+    check(lines[-1] == "2 problems found", f"{lines}")
+
+
+def case_config_check_json(ws):
+    out, _ = expect(ws.dashctl("config", "check"), 0, stdout_has=f"{ws.config}: OK, 0 buttons")
+    out, _ = expect(ws.dashctl("--json", "config", "check"), 0)
+    check(json.loads(out)["ok"] is True, out)
+    ws.write("buttons.d/a.toml", 'mac = "nope"\n')
+    out, _ = expect(ws.dashctl("config", "check", "--json"), 65)
+    data = json.loads(out)
+    check(data["ok"] is False and len(data["problems"]) == 1, out)
+    p = data["problems"][0]
+    check(p["file"].endswith("buttons.d/a.toml") and p["line"] == 1 and p["column"] == 7, out)
+
+
+def case_button_round_trip(ws):
+    expect(ws.dashctl("button", "add", "bedroom", "--mac", "68:54:FD:12:34:56", "--ip", "10.77.0.201",
+                      "--window", "3s", "--mqtt", 'bedroom/light={"b":"{button}"}',
+                      "--exec", "/usr/bin/logger pressed {button}", "--webhook", "http://hass.local/hook"),
+           0, stdout_has="added button bedroom")
+    path = os.path.join(ws.dir, "buttons.d", "bedroom.toml")
+    check(os.path.exists(path), "no button file")
+    check(oct(os.stat(path).st_mode & 0o777) == oct(0o644), "button file mode")
+    out, _ = expect(ws.dashctl("button", "list"), 0, stdout_has=["bedroom", "68:54:fd:12:34:56", "10.77.0.201"])
+    out, _ = expect(ws.dashctl("button", "show", "bedroom"), 0, stdout_has=["exec /usr/bin/logger pressed {button}"])
+    expect(ws.dashctl("button", "add", "bedroom", "--ip", "10.77.0.202"), 65, stderr_has="already exists")
+    expect(ws.dashctl("button", "add", "other", "--mac", "68:54:fd:12:34:56"), 65,
+           stderr_has="dashctl: button add: MAC 68:54:fd:12:34:56 of button 'other' is already used by button 'bedroom'")
+    expect(ws.dashctl("button", "rename", "bedroom", "guest"), 0, stdout_has="renamed button bedroom to guest")
+    check(not os.path.exists(path), "old file left behind")
+    expect(ws.dashctl("button", "show", "guest"), 0, stdout_has="3s")
+    expect(ws.dashctl("button", "remove", "guest"), 0, stdout_has="removed button guest")
+    expect(ws.dashctl("button", "remove", "guest"), 65, stderr_has="no button 'guest'")
+    check(os.listdir(os.path.join(ws.dir, "buttons.d")) == [], "files left in buttons.d")
+
+
+def case_button_json(ws):
+    ws.write("dashctl.toml", MAIN + '[[button]]\nname = "inline"\nip = "10.77.0.9"\n')
+    expect(ws.dashctl("button", "add", "hall", "--mac", "ac:63:be:00:00:01", "--mqtt", "hall/press"), 0)
+    out, _ = expect(ws.dashctl("--json", "button", "list"), 0)
+    data = json.loads(out)
+    check([b["name"] for b in data] == ["inline", "hall"], out)
+    check(data[0]["mac"] is None and data[0]["own_file"] is False and data[0]["line"] == 10, out)
+    check(data[1]["on_press"] == [{"mqtt": {"topic": "hall/press", "payload": "press", "retain": False}}], out)
+    out, _ = expect(ws.dashctl("button", "show", "hall", "--json"), 0)
+    check(json.loads(out)["window_ms"] == 10000, out)
+    expect(ws.dashctl("button", "remove", "inline"), 65,
+           stderr_has=f"button 'inline' is written in {ws.config}:10:8, not in its own file; remove it there")
+
+
+def case_concurrent_add(ws):
+    procs = []
+    env = {k: v for k, v in os.environ.items() if k != "DASHCTL_CONFIG"}
+    for i in range(20):
+        procs.append(subprocess.Popen(
+            [DASHCTL, "-c", ws.config, "button", "add", f"b{i}", "--mac", f"ac:63:be:00:00:{i:02x}",
+             "--ip", f"10.77.0.{200 + i}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    for i, p in enumerate(procs):
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == 0, f"add b{i} failed with {p.returncode}: {err}")
+    out, _ = expect(ws.dashctl("--json", "button", "list"), 0)
+    names = sorted(b["name"] for b in json.loads(out))
+    check(names == sorted(f"b{i}" for i in range(20)), f"lost writes: {names}")
+    left = [n for n in os.listdir(os.path.join(ws.dir, "buttons.d")) if n.startswith(".")]
+    check(not left, f"temporary files left: {left}")
+    # The same MAC from 5 writers at once: exactly one wins.
+    procs = [subprocess.Popen([DASHCTL, "-c", ws.config, "button", "add", f"dup{i}", "--mac", "ac:63:be:00:01:00"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for i in range(5)]
+    codes = sorted(p.wait(timeout=60) for p in procs)
+    check(codes == [0, 65, 65, 65, 65], f"duplicate MAC race: {codes}")
+
+
+def case_permission_denied(ws):
+    os.chmod(ws.dir, 0o755)
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            print("skipped: setpriv (util-linux) is needed to run as an unprivileged user")
+            sys.exit(77)
+        user = 65534  # nobody
+    else:
+        os.chmod(ws.dir, 0o555)
+        user = None
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.9"), 77,
+           stderr_has=f"dashctl: creating {ws.dir}/buttons.d: Permission denied", user=user)
+    os.chmod(ws.dir, 0o755)
+    os.makedirs(os.path.join(ws.dir, "buttons.d"), mode=0o755)
+    ws.write("buttons.d/hall.toml", 'mac = "ac:63:be:00:00:01"\n')
+    if user is None:
+        os.chmod(os.path.join(ws.dir, "buttons.d"), 0o555)
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.9"), 77,
+           stderr_has=f"dashctl: writing {ws.dir}/buttons.d/x.toml: Permission denied", user=user)
+    expect(ws.dashctl("button", "remove", "hall"), 77, stderr_has="Permission denied", user=user)
+    expect(ws.dashctl("button", "list"), 0, stdout_has="hall", user=user)  # reading needs no privilege
+    os.chmod(os.path.join(ws.dir, "buttons.d"), 0o755)
+
+
+def case_insecure_exec_config(ws):
+    path = ws.write("buttons.d/hall.toml", 'mac = "ac:63:be:00:00:01"\non_press = [{ exec = ["/bin/true"] }]\n',
+                    mode=0o666)
+    expect(ws.dashctl("button", "list"), 65,
+           stderr_has=f"dashctl: {path}:1:1: has exec actions but is writable by group or others, "
+                      f"so others could make dashctl run any program; run 'chmod go-w {path}'")
+    expect(ws.dashctl("config", "check"), 65, stderr_has=f"{path}:1:1: has exec actions")
+    os.chmod(path, 0o644)
+    expect(ws.dashctl("config", "check"), 0)
+
+
+def case_env_config(ws):
+    expect(["button", "list"], 0, env={"DASHCTL_CONFIG": ws.config})
+    missing = os.path.join(ws.dir, "other.toml")
+    expect(["button", "list"], 66, env={"DASHCTL_CONFIG": missing}, stderr_has=missing)
+    expect(["-c", ws.config, "button", "list"], 0, env={"DASHCTL_CONFIG": missing})  # -c wins
+
+
+def main():
+    if len(sys.argv) != 3 or not callable(globals().get("case_" + sys.argv[2])):
+        print(__doc__, file=sys.stderr)
+        return 64
+    ws = Workspace()
+    try:
+        globals()["case_" + sys.argv[2]](ws)
+    except Failure as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        return 1
+    finally:
+        ws.close()
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

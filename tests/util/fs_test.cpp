@@ -1,0 +1,102 @@
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "support/tmpdir.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+using namespace dashctl::util;
+using dashctl::test::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+size_t entries(const std::string& dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("atomic writes replace the whole file and leave no temporary behind") {
+  TempDir dir;
+  const auto path = dir / "file.toml";
+  write_file_atomic(path, "one\n", 0640);
+  CHECK(read_file(path) == "one\n");
+  write_file_atomic(path, "two\n");
+  CHECK(read_file(path) == "two\n");
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);
+  CHECK(entries(dir.path()) == 1);
+}
+
+TEST_CASE("atomic writes can refuse to replace") {
+  TempDir dir;
+  const auto path = dir.write("file.toml", "mine\n");
+  CHECK_THROWS_AS(write_file_atomic(path, "theirs\n", 0644, Replace::forbid), Error);
+  CHECK(read_file(path) == "mine\n");
+  CHECK(entries(dir.path()) == 1);
+}
+
+TEST_CASE("a failed write keeps the old file and says what failed") {
+  TempDir dir;
+  const auto path = dir / "missing-dir/file.toml";
+  try {
+    write_file_atomic(path, "x");
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == Exit::cant_create);
+    CHECK(std::string(e.what()).find(path) != std::string::npos);
+  }
+}
+
+TEST_CASE("read_file tells a missing file from an unreadable one") {
+  TempDir dir;
+  CHECK_FALSE(read_file(dir / "nope"));
+  CHECK_THROWS_AS(read_file(dir.path()), Error);  // a directory
+}
+
+TEST_CASE("rename without replace keeps an existing target") {
+  TempDir dir;
+  const auto a = dir.write("a", "a");
+  const auto b = dir.write("b", "b");
+  CHECK_THROWS_AS(rename_no_replace(a, b), Error);
+  CHECK(read_file(b) == "b");
+  rename_no_replace(a, dir / "c");
+  CHECK(read_file(dir / "c") == "a");
+  CHECK_FALSE(read_file(a));
+}
+
+TEST_CASE("the directory lock excludes another process and times out with temp_fail") {
+  TempDir dir;
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    DirLock held(dir.path());
+    (void)!::write(ready[1], "x", 1);
+    ::usleep(400'000);
+    ::_exit(0);
+  }
+  char c;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  try {
+    DirLock again(dir.path(), 50ms);
+    FAIL("got a lock that another process holds");
+  } catch (const Error& e) {
+    CHECK(e.code() == Exit::temp_fail);
+  }
+  // Once the holder is gone, the lock is free again.
+  DirLock later(dir.path(), 5s);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  CHECK(WIFEXITED(status));
+}
