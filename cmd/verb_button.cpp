@@ -86,7 +86,7 @@ int run_list(const Globals& g) {
     return 0;
   }
   if (c.buttons.empty()) {
-    spdlog::warn("no buttons yet: add one with 'dashctl button add' or 'dashctl learn'");
+    spdlog::warn("no buttons yet: add one with 'dashctl button add'");
     return 0;
   }
   std::vector<std::vector<std::string>> rows{{"NAME", "MAC", "IP", "WINDOW", "ACTIONS", "DEFINED IN"}};
@@ -217,6 +217,9 @@ void setup_button(CLI::App& app, Globals& g, Action& action) {
   rename->add_option("new", *to, "Its new name")->required()->type_name("NEW");
   rename->callback([&, name, to] {
     action = [&, name, to] {
+      if (!util::is_button_name(*to))
+        throw Error(Exit::usage, "button rename: '" + *to + "' is not a valid button name",
+                    "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
       config::rename_button(g.config_path(), *name, *to);
       std::printf("renamed button %s to %s\n", name->c_str(), to->c_str());
       return 0;

@@ -233,7 +233,7 @@ bool parse_argv(Ctx& ctx, const toml::array& arr, const std::string& name,
     if (i == 0) {
       // The program itself is never a template and never looked up in $PATH: what runs
       // is exactly what the config names.
-      if (s->get().empty() || s->get().front() != '/') {
+      if (s->get().empty() || s->get().front() != '/' || has_control_chars(s->get())) {
         ctx.error(*s, name + ": the program must be an absolute path, not '" + s->get() + "'");
         ok = false;
       } else if (s->get().find('{') != std::string::npos) {
@@ -417,8 +417,10 @@ void parse_button_fields(Ctx& ctx, Fields& f, const toml::table& t, Button& b) {
   }
   if (const auto* v = f.string("ip")) {
     b.ip_where = ctx.at(v->source());
-    if (auto ip = util::Ipv4::parse(v->get())) {
+    if (auto ip = util::Ipv4::parse(v->get()); ip && (ip->value >> 24) != 0 && ip->value < 0xe0000000u) {
       b.ip = ip;
+    } else if (ip) {
+      ctx.error(*v, f.name("ip") + ": " + ip->str() + " cannot be a device's address");
     } else {
       ctx.error(*v, f.name("ip") + ": '" + v->get() + "' is not an IPv4 address");
     }
@@ -503,7 +505,7 @@ void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
   if (const auto* n = f.take("listen_port")) {
     if (auto p = port_value(ctx, *n, "network.listen_port")) {
       if (*p < 1024)
-        ctx.error(*n, "network.listen_port must be 1024 or above: 'dashctl run' binds it without root");
+        ctx.error(*n, "network.listen_port must be 1024 or above: the listener binds it without root");
       else
         net.listen_port = *p;
     }
@@ -554,6 +556,7 @@ void parse_intercept(Ctx& ctx, const toml::table* t, Config& out) {
   Fields f(ctx, *t, "intercept", {"hostnames"});
   if (const auto* arr = f.array("hostnames")) {
     out.intercept.hostnames.clear();
+    if (arr->empty()) ctx.error(*arr, "intercept.hostnames needs at least one host name");
     std::set<std::string> seen;
     for (const auto& n : *arr) {
       const auto* s = n.as_string();
@@ -609,7 +612,7 @@ void parse_dnsmasq(Ctx& ctx, const toml::table* t, Config& out) {
       }
     } else if (const auto* arr = n->as_array()) {
       std::vector<std::string> argv;
-      // No placeholders here; a template check would accept them, so check by hand.
+      // Same rules as an exec action's argv; there is no press, so braces stay as written.
       if (parse_argv(ctx, *arr, "dnsmasq.reload", argv)) {
         d.reload.kind = Reload::Kind::command;
         d.reload.command = std::move(argv);

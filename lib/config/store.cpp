@@ -74,9 +74,8 @@ std::string render_button_file(const Button& b) {
   // Keys in the order a person reads them and one action per line; toml++ alone would
   // sort the keys and put every action on one line.
   std::ostringstream out;
-  out << "# Button '" << b.name << "'. Its name is this file's name.\n"
-      << "# Written by dashctl; edit freely: dashctl rewrites only this button's own file.\n"
-      << "# The keys are described in dashctl.toml(5).\n\n";
+  out << "# A dashctl button, named after this file. dashctl writes only files like this\n"
+      << "# one, never the main config; edit freely. The keys are in dashctl.toml(5).\n\n";
   if (b.mac) out << "mac = " << toml_text(toml::value<std::string>(b.mac->str())) << "\n";
   if (b.ip) out << "ip = " << toml_text(toml::value<std::string>(b.ip->str())) << "\n";
   out << "window = " << toml_text(toml::value<std::string>(util::format_duration(b.window))) << "\n";
@@ -114,6 +113,8 @@ void add_button(const std::string& config_path, const Button& b) {
 }
 
 void remove_button(const std::string& config_path, const std::string& name) {
+  // The name becomes a path: "../dashctl" must never reach unlink(2).
+  if (!util::is_button_name(name)) throw Error(Exit::data, "no button '" + name + "'");
   util::DirLock lock(util::dirname_of(config_path));
   // A broken config must not stop the removal of the button that breaks it, so the
   // problems are not a reason to refuse here.

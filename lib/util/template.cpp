@@ -13,7 +13,7 @@ void scan(std::string_view text, Text on_text, Placeholder on_placeholder) {
   size_t i = 0;
   while (i < text.size()) {
     const char c = text[i];
-    if ((c == '{' || c == '}') && i + 1 < text.size() && text[i + 1] == c) {
+    if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
       on_text(text.substr(i, 1));
       i += 2;
       continue;

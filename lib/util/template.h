@@ -2,8 +2,8 @@
 // Action templates: "{button}" and friends in MQTT topics and payloads, exec arguments
 // and webhook URLs, headers and bodies.
 //
-// A placeholder is '{', a lower-case name, '}'. "{{" and "}}" stand for literal braces.
-// Any other brace is literal, so a JSON payload such as {"state":"{button}"} needs no
+// A placeholder is '{', a name of a-z and '_', '}'. "{{" stands for a literal '{'. Any
+// other brace is literal, so a JSON payload such as {"a":{"b":"{button}"}} needs no
 // escaping.
 
 #include <functional>

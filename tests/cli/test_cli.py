@@ -178,6 +178,10 @@ def case_button_round_trip(ws):
     expect(ws.dashctl("button", "show", "guest"), 0, stdout_has="3s")
     expect(ws.dashctl("button", "remove", "guest"), 0, stdout_has="removed button guest")
     expect(ws.dashctl("button", "remove", "guest"), 65, stderr_has="no button 'guest'")
+    # A name is never a path: this must not delete the main config.
+    expect(ws.dashctl("button", "remove", "../dashctl"), 65, stderr_has="no button '../dashctl'")
+    check(os.path.exists(ws.config), "button remove ../dashctl deleted the config")
+    expect(ws.dashctl("button", "rename", "x", "../y"), 64, stderr_has="is not a valid button name")
     check(os.listdir(os.path.join(ws.dir, "buttons.d")) == [], "files left in buttons.d")
 
 

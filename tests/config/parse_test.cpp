@@ -270,3 +270,12 @@ TEST_CASE("a button file is named after the file and cannot name itself") {
   CHECK(problems[0].str() ==
         "d/hall.toml:1:8: a button file has no 'name': the button is named after its file (hall)");
 }
+
+TEST_CASE("more rules: empty host list, addresses that no device can have") {
+  CHECK(problems_of(kNet + "[intercept]\nhostnames = []\n").at(0).message ==
+        "intercept.hostnames needs at least one host name");
+  CHECK(problems_of(kNet + button("ip = \"224.0.0.1\"\n")).at(0).message ==
+        "button[0].ip: 224.0.0.1 cannot be a device's address");
+  CHECK(problems_of("[network]\niot_interface = \"br\"\n" + button("ip = \"0.0.0.5\"\n")).at(0).message ==
+        "button[0].ip: 0.0.0.5 cannot be a device's address");
+}

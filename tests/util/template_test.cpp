@@ -20,9 +20,11 @@ TEST_CASE("placeholders are replaced") {
   CHECK(render("no placeholders") == "no placeholders");
 }
 
-TEST_CASE("braces that are not placeholders stay, doubled braces are literal") {
+TEST_CASE("braces that are not placeholders stay, a doubled opening brace is literal") {
   CHECK(render(R"({"button":"{button}"})") == R"({"button":"bedroom"})");
-  CHECK(render("{{button}}") == "{button}");
+  CHECK(render(R"({"a":{"b":"{button}"}})") == R"({"a":{"b":"bedroom"}})");
+  CHECK(render("{{button}") == "{button}");
+  CHECK(render("}}") == "}}");
   CHECK(render("{") == "{");
   CHECK(render("}{") == "}{");
   CHECK(render("{Button}") == "{Button}");
@@ -36,5 +38,5 @@ TEST_CASE("unknown placeholders are problems with a suggestion") {
   REQUIRE(p);
   CHECK(p->find("unknown placeholder {buton} (did you mean {button}?)") == 0);
   CHECK(template_problem("{nope}"));
-  CHECK_FALSE(template_problem("{{nope}}"));
+  CHECK_FALSE(template_problem("{{nope}"));
 }

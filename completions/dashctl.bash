@@ -1,0 +1,104 @@
+# bash completion for dashctl(8)                             -*- shell-script -*-
+
+# The names of the buttons, from 'dashctl button list --json' run with the
+# -c/--config given earlier on the line. Button names are [a-z0-9_-], so a sed
+# on the top-level "name" keys (indented four spaces) is enough: no jq needed.
+_dashctl_buttons()
+{
+    local i w config=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        w=${COMP_WORDS[i]}
+        case $w in
+            -c | --config)
+                # --config=PATH arrives as three words: --config, =, PATH
+                [[ ${COMP_WORDS[i + 1]} == = ]] && ((i++))
+                config=(--config "${COMP_WORDS[i + 1]}")
+                ((i++))
+                ;;
+            -c?*) config=(--config "${w#-c}") ;;
+        esac
+    done
+    [[ ${config[1]} == \~/* ]] && config[1]=$HOME/${config[1]#\~/}
+    "${COMP_WORDS[0]}" "${config[@]}" button list --json 2>/dev/null |
+        sed -n 's/^    "name": "\([^"]*\)".*/\1/p'
+}
+
+_dashctl()
+{
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+    local globals="-c --config -v --verbose -q --quiet --json --no-color -h --help"
+
+    # --opt=VALUE is split by bash into --opt, =, VALUE
+    if [[ $cur == = ]]; then
+        cur=
+    elif [[ $prev == = ]] && ((COMP_CWORD > 1)); then
+        prev=${COMP_WORDS[COMP_CWORD - 2]}
+    fi
+
+    case $prev in
+        -c | --config | --exec)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        --mac | --ip | --window | --mqtt | --webhook)
+            return
+            ;;
+    esac
+
+    # The verb, its sub-verb and how many arguments follow, skipping options
+    # and their values.
+    local i w verb= sub= nargs=0
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        w=${COMP_WORDS[i]}
+        case $w in
+            -c | --config | --mac | --ip | --window | --mqtt | --exec | --webhook)
+                [[ ${COMP_WORDS[i + 1]} == = ]] && ((i++))
+                ((i++))
+                ;;
+            -* | =) ;;
+            *)
+                if [[ -z $verb ]]; then
+                    verb=$w
+                elif [[ -z $sub ]]; then
+                    sub=$w
+                else
+                    ((nargs++))
+                fi
+                ;;
+        esac
+    done
+
+    local words= opts=$globals
+    case $verb in
+        "")
+            opts+=" --version"
+            words="button config version help"
+            ;;
+        button)
+            case $sub in
+                "") words="list show add remove rename" ;;
+                show | remove | rename) ((nargs == 0)) && words=$(_dashctl_buttons) ;;
+                add) opts+=" --mac --ip --window --mqtt --exec --webhook" ;;
+            esac
+            ;;
+        config)
+            [[ -z $sub ]] && words="check"
+            ;;
+        help)
+            case $sub in
+                "") words="button config version help" ;;
+                button) ((nargs == 0)) && words="list show add remove rename" ;;
+                config) ((nargs == 0)) && words="check" ;;
+            esac
+            ;;
+    esac
+
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    else
+        COMPREPLY=($(compgen -W "$words" -- "$cur"))
+    fi
+}
+
+complete -F _dashctl dashctl

@@ -1,0 +1,89 @@
+# fish completion for dashctl(8)
+
+# The words on the line that are not options or their values: the verb, the
+# sub-verb and their arguments.
+function __dashctl_args
+    set -l skip 0
+    for t in (commandline -opc)[2..-1]
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $t
+            case -c --config --mac --ip --window --mqtt --exec --webhook
+                set skip 1
+            case '-*'
+            case '*'
+                echo $t
+        end
+    end
+end
+
+# True when those words are exactly the arguments given.
+function __dashctl_at
+    set -l args (__dashctl_args)
+    test "$args" = "$argv"
+end
+
+# True when those words start with the arguments given.
+function __dashctl_in
+    set -l args (__dashctl_args)
+    set -l n (count $argv)
+    test (count $args) -ge $n; and test "$args[1..$n]" = "$argv"
+end
+
+# The names of the buttons, from 'dashctl button list --json' run with the
+# -c/--config given earlier on the line. Button names are [a-z0-9_-], so the
+# top-level "name" keys (indented four spaces) are enough: no jq needed.
+function __dashctl_buttons
+    set -l tokens (commandline -opc)
+    set -l config
+    for i in (seq 2 (count $tokens))
+        switch $tokens[$i]
+            case -c --config
+                set config --config $tokens[(math $i + 1)]
+            case '--config=*'
+                set config --config (string replace -- --config= '' $tokens[$i])
+            case '-c?*'
+                set config --config (string sub -s 3 -- $tokens[$i])
+        end
+    end
+    set config (string replace -r '^~/' "$HOME/" -- $config)
+    $tokens[1] $config button list --json 2>/dev/null | string replace -rf '^    "name": "([^"]*)".*' '$1'
+end
+
+complete -c dashctl -f
+
+# Global options, valid before or after the verb
+complete -c dashctl -s c -l config -r -F -d 'Config file'
+complete -c dashctl -s v -l verbose -d 'More detail on stderr (repeatable)'
+complete -c dashctl -s q -l quiet -d 'Only errors on stderr'
+complete -c dashctl -l json -d 'Print data as JSON'
+complete -c dashctl -l no-color -d 'No colour, even on a terminal'
+complete -c dashctl -s h -l help -d 'Print help and exit'
+complete -c dashctl -n '__dashctl_at' -l version -d 'Print the version and exit'
+
+# Verbs
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a button -d 'List, show, add, remove and rename buttons'
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a config -d 'Work with the config file'
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a version -d 'Show the version and the libraries it was built with'
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a help -d 'Show the help of dashctl or of a verb'
+
+# button
+set -l button_at '__dashctl_at button; or __dashctl_at help button'
+complete -c dashctl -n $button_at -a list -d 'List the buttons'
+complete -c dashctl -n $button_at -a show -d 'Show one button'
+complete -c dashctl -n $button_at -a add -d 'Add a button in its own file, buttons.d/NAME.toml'
+complete -c dashctl -n $button_at -a remove -d "Remove a button's own file"
+complete -c dashctl -n $button_at -a rename -d 'Rename a button and its file'
+complete -c dashctl -n '__dashctl_at button show; or __dashctl_at button remove; or __dashctl_at button rename' \
+    -a '(__dashctl_buttons)' -d Button
+complete -c dashctl -n '__dashctl_in button add' -l mac -x -d "The button's MAC address"
+complete -c dashctl -n '__dashctl_in button add' -l ip -x -d 'Its static address'
+complete -c dashctl -n '__dashctl_in button add' -l window -x -d 'Sightings within this time are one press'
+complete -c dashctl -n '__dashctl_in button add' -l mqtt -x -d 'Publish PAYLOAD to TOPIC on a press (TOPIC[=PAYLOAD])'
+complete -c dashctl -n '__dashctl_in button add' -l exec -r -F -d 'Run a program on a press (absolute path, no shell)'
+complete -c dashctl -n '__dashctl_in button add' -l webhook -x -d 'POST to a URL on a press'
+
+# config
+complete -c dashctl -n '__dashctl_at config; or __dashctl_at help config' -a check -d 'Validate the config and its file permissions'
