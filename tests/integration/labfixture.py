@@ -1,0 +1,106 @@
+"""The lab as a test fixture: a lab with a unique name for one test, torn down however the
+test ends (a failed assertion, an exception, SIGTERM from CTest's timeout, Ctrl-C).
+
+    with Lab(repo) as lab:
+        press = lab.press("btn1")[0]
+        lab.exec("router", "ip", "addr")
+"""
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+
+SKIP = 77  # CTest's SKIP_RETURN_CODE for these tests
+
+
+def require_root():
+    """Integration tests need network namespaces: without root they are skipped, and say why."""
+    if os.geteuid() != 0:
+        print("skipped: needs root (network namespaces)")
+        sys.exit(SKIP)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def _raise_on_signal(signum, _frame):
+    raise SystemExit(128 + signum)  # unwinds through every `with Lab(...)`
+
+
+class Lab:
+    def __init__(self, repo, buttons=3, name=None):
+        self.repo = repo
+        self.name = name or "dt-" + secrets.token_hex(3)
+        self.buttons = buttons
+        self.env = {}
+        self.state = os.path.join(os.environ.get("DASHCTL_LAB_STATE", "/run/dashctl-lab"), self.name)
+
+    def script(self, name, *args, check_rc=True, timeout=60):
+        p = subprocess.run([os.path.join(self.repo, "scripts", name), *args], capture_output=True, text=True,
+                           timeout=timeout, env={**os.environ, "DASHCTL_LAB": self.name})
+        if check_rc and p.returncode != 0:
+            raise Failure(f"scripts/{name} {' '.join(args)} exited {p.returncode}:\n{p.stdout}{p.stderr}")
+        return p
+
+    def up(self):
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(s, _raise_on_signal)
+        self.script("lab", "-b", str(self.buttons), "up")
+        out = self.script("lab", "env").stdout
+        self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return self
+
+    def down(self):
+        return self.script("lab", "down", check_rc=False)
+
+    def __enter__(self):
+        try:
+            return self.up()
+        except BaseException:
+            self.down()
+            raise
+
+    def __exit__(self, *exc):
+        p = self.down()
+        if p.returncode != 0:
+            print(f"lab {self.name}: down failed:\n{p.stdout}{p.stderr}", file=sys.stderr)
+        return False
+
+    def exec(self, ns, *cmd, timeout=30, check_rc=False):
+        p = subprocess.run(["ip", "netns", "exec", f"{self.name}-{ns}", *cmd], capture_output=True, text=True,
+                           timeout=timeout)
+        if check_rc and p.returncode != 0:
+            raise Failure(f"{' '.join(cmd)} in {ns} exited {p.returncode}: {p.stderr}")
+        return p
+
+    def press(self, button, *args, timeout=120):
+        """Presses a button; returns the JSON of each press."""
+        p = self.script("press", "--lab", self.name, button, *args, timeout=timeout)
+        return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+    def file(self, name):
+        path = os.path.join(self.state, name)
+        return open(path).read() if os.path.exists(path) else ""
+
+
+def run_case(cases, argv):
+    """test_x.py REPO CASE: runs one case; exit 0 passed, 1 failed, 77 skipped."""
+    if len(argv) != 3 or argv[2] not in cases:
+        print(f"usage: {argv[0]} REPO CASE ({', '.join(cases)})", file=sys.stderr)
+        return 64
+    require_root()
+    try:
+        cases[argv[2]](argv[1])
+    except Failure as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
