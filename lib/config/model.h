@@ -69,6 +69,13 @@ struct Button {
   bool own_file = false;  ///< true: buttons.d/<name>.toml, which dashctl may rewrite
 };
 
+/// An exception to isolation: buttons may reach this address (and port).
+struct ForwardAllow {
+  util::Ipv4Prefix to;  ///< a single host is a /32
+  enum class Proto { any, tcp, udp } proto = Proto::any;
+  std::optional<uint16_t> port;  ///< only with tcp or udp
+};
+
 struct Network {
   std::string iot_interface;
   std::optional<util::Ipv4> listen_address;  ///< default: the interface's first IPv4
@@ -78,6 +85,7 @@ struct Network {
   std::optional<util::Ipv4Range> lease_range;
   bool isolate = true;
   bool force_dns = true;
+  std::vector<ForwardAllow> forward_allow;
 };
 
 struct Intercept {

@@ -466,6 +466,50 @@ void parse_inline_button(Ctx& ctx, const toml::node& n, size_t index, Config& ou
 
 // ---- sections ----------------------------------------------------------------------------
 
+std::optional<ForwardAllow> parse_forward_allow(Ctx& ctx, const toml::table& t, const std::string& sec) {
+  Fields f(ctx, t, sec, {"to", "proto", "port"});
+  ForwardAllow a;
+  bool ok = true;
+  if (const auto* v = f.string("to")) {
+    std::string why;
+    if (auto ip = util::Ipv4::parse(v->get())) {
+      a.to = {*ip, 32};
+    } else if (auto p = util::Ipv4Prefix::parse(v->get(), &why)) {
+      a.to = *p;
+    } else {
+      ctx.error(*v, f.name("to") + ": '" + v->get() + "' is not an IPv4 address or network" +
+                        (why.empty() || v->get().find('/') == std::string::npos ? "" : " (" + why + ")"));
+      ok = false;
+    }
+  } else {
+    f.missing("to");
+    ok = false;
+  }
+  if (const auto* v = f.string("proto")) {
+    if (v->get() == "tcp") {
+      a.proto = ForwardAllow::Proto::tcp;
+    } else if (v->get() == "udp") {
+      a.proto = ForwardAllow::Proto::udp;
+    } else {
+      ctx.error(*v, f.name("proto") + " must be \"tcp\" or \"udp\"");
+      ok = false;
+    }
+  }
+  if (const auto* n = f.take("port")) {
+    if (auto p = port_value(ctx, *n, f.name("port"))) {
+      a.port = p;
+      if (a.proto == ForwardAllow::Proto::any) {
+        ctx.error(*n, f.name("port") + " needs proto = \"tcp\" or \"udp\"");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  f.reject_unknown();
+  return ok ? std::optional(a) : std::nullopt;
+}
+
 void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
   if (!t) {
     ctx.error(toml::source_region{}, "missing [network] section (at least iot_interface)");
@@ -473,7 +517,7 @@ void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
   }
   Fields f(ctx, *t, "network",
            {"iot_interface", "listen_address", "subnet", "listen_port", "intercept_ports",
-            "lease_range", "isolate", "force_dns"});
+            "lease_range", "isolate", "force_dns", "forward_allow"});
   auto& net = out.network;
   if (const auto* v = f.string("iot_interface")) {
     if (const auto p = util::interface_name_problem(v->get())) ctx.error(*v, "network.iot_interface: " + *p);
@@ -547,6 +591,17 @@ void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
   }
   if (const auto* v = f.boolean("isolate")) net.isolate = v->get();
   if (const auto* v = f.boolean("force_dns")) net.force_dns = v->get();
+  if (const auto* arr = f.array("forward_allow")) {
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const std::string sec = "network.forward_allow[" + std::to_string(i) + "]";
+      const auto* entry = (*arr)[i].as_table();
+      if (!entry) {
+        ctx.error((*arr)[i], sec + " must be a table such as { to = \"10.78.0.5\", proto = \"tcp\", port = 8123 }");
+        continue;
+      }
+      if (auto allow = parse_forward_allow(ctx, *entry, sec)) net.forward_allow.push_back(*allow);
+    }
+  }
   f.reject_unknown();
 }
 

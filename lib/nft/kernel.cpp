@@ -1,0 +1,536 @@
+// The one translation unit that includes libnftnl and libmnl.
+
+#include "nft/kernel.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <memory>
+
+#include "util/error.h"
+
+namespace dashctl::nft {
+namespace {
+
+using util::Error;
+using util::Exit;
+
+template <auto Free>
+struct Deleter {
+  template <typename T>
+  void operator()(T* p) const { Free(p); }
+};
+using TablePtr = std::unique_ptr<nftnl_table, Deleter<nftnl_table_free>>;
+using ChainPtr = std::unique_ptr<nftnl_chain, Deleter<nftnl_chain_free>>;
+using RulePtr = std::unique_ptr<nftnl_rule, Deleter<nftnl_rule_free>>;
+using SocketPtr = std::unique_ptr<mnl_socket, Deleter<mnl_socket_close>>;
+
+template <typename Ptr, auto Alloc>
+Ptr alloc_or_throw() {
+  Ptr p(Alloc());
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+uint16_t family_of(const std::string& f) {
+  if (f == "inet") return NFPROTO_INET;
+  if (f == "ip") return NFPROTO_IPV4;
+  if (f == "ip6") return NFPROTO_IPV6;
+  throw Error(Exit::software, "unknown nftables family " + f);
+}
+
+const char* family_name(uint32_t f) {
+  switch (f) {
+    case NFPROTO_INET: return "inet";
+    case NFPROTO_IPV4: return "ip";
+    case NFPROTO_IPV6: return "ip6";
+    case NFPROTO_BRIDGE: return "bridge";
+    case NFPROTO_ARP: return "arp";
+    case NFPROTO_NETDEV: return "netdev";
+    default: return "unknown";
+  }
+}
+
+uint32_t hook_of(const std::string& h) {
+  if (h == "prerouting") return NF_INET_PRE_ROUTING;
+  if (h == "input") return NF_INET_LOCAL_IN;
+  if (h == "forward") return NF_INET_FORWARD;
+  if (h == "output") return NF_INET_LOCAL_OUT;
+  if (h == "postrouting") return NF_INET_POST_ROUTING;
+  throw Error(Exit::software, "unknown hook " + h);
+}
+
+std::string hook_name(uint32_t h) {
+  switch (h) {
+    case NF_INET_PRE_ROUTING: return "prerouting";
+    case NF_INET_LOCAL_IN: return "input";
+    case NF_INET_FORWARD: return "forward";
+    case NF_INET_LOCAL_OUT: return "output";
+    case NF_INET_POST_ROUTING: return "postrouting";
+    default: return "hook " + std::to_string(h);
+  }
+}
+
+// ---- expressions, as `nft` itself encodes them (checked with nft --debug=netlink) --------
+
+void add(nftnl_rule* r, nftnl_expr* e) {
+  if (!e) throw std::bad_alloc();
+  nftnl_rule_add_expr(r, e);
+}
+
+nftnl_expr* expr(const char* name) { return nftnl_expr_alloc(name); }
+
+void meta_load(nftnl_rule* r, uint32_t key) {
+  auto* e = expr("meta");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+  add(r, e);
+}
+
+void cmp(nftnl_rule* r, uint32_t op, const void* data, uint32_t len) {
+  auto* e = expr("cmp");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+  add(r, e);
+}
+
+void payload_load(nftnl_rule* r, uint32_t base, uint32_t offset, uint32_t len) {
+  auto* e = expr("payload");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+  add(r, e);
+}
+
+void bitwise_and(nftnl_rule* r, const void* mask, uint32_t len) {
+  const uint32_t zero = 0;
+  auto* e = expr("bitwise");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, len);
+  add(r, e);
+}
+
+void encode_matches(nftnl_rule* r, const Rule& rule) {
+  // iifname: the name zero-padded to IFNAMSIZ, as nft compares an exact name.
+  char name[IFNAMSIZ] = {};
+  std::strncpy(name, rule.iifname.c_str(), IFNAMSIZ - 1);
+  meta_load(r, NFT_META_IIFNAME);
+  cmp(r, NFT_CMP_EQ, name, IFNAMSIZ);
+  if (rule.established) {
+    auto* e = expr("ct");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+    add(r, e);
+    const uint32_t mask = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED);
+    const uint32_t zero = 0;
+    bitwise_and(r, &mask, sizeof mask);
+    cmp(r, NFT_CMP_NEQ, &zero, sizeof zero);
+  }
+  if (rule.daddr) {
+    // An inet table sees IPv6 too: an IPv4 field needs the family checked first.
+    const uint8_t ipv4 = NFPROTO_IPV4;
+    meta_load(r, NFT_META_NFPROTO);
+    cmp(r, NFT_CMP_EQ, &ipv4, sizeof ipv4);
+    payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+    const uint32_t net = htonl(rule.daddr->network.value);
+    if (rule.daddr->length < 32) {
+      const uint32_t mask = htonl(rule.daddr->mask());
+      bitwise_and(r, &mask, sizeof mask);
+    }
+    cmp(r, NFT_CMP_EQ, &net, sizeof net);
+  }
+  if (rule.proto != Proto::any) {
+    const uint8_t proto = rule.proto == Proto::tcp ? IPPROTO_TCP : IPPROTO_UDP;
+    meta_load(r, NFT_META_L4PROTO);
+    cmp(r, NFT_CMP_EQ, &proto, sizeof proto);
+    if (rule.dport) {
+      const uint16_t port = htons(*rule.dport);
+      payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+      cmp(r, NFT_CMP_EQ, &port, sizeof port);
+    }
+  }
+}
+
+void encode_verdict(nftnl_rule* r, const Rule& rule) {
+  switch (rule.verdict) {
+    case Verdict::accept: {
+      auto* e = expr("immediate");
+      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+      add(r, e);
+      break;
+    }
+    case Verdict::redirect: {
+      const uint16_t port = htons(rule.redirect_port);
+      auto* imm = expr("immediate");
+      nftnl_expr_set_u32(imm, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+      nftnl_expr_set(imm, NFTNL_EXPR_IMM_DATA, &port, sizeof port);
+      add(r, imm);
+      auto* e = expr("redir");
+      nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+      add(r, e);
+      break;
+    }
+    case Verdict::reject_tcp_reset:
+    case Verdict::reject_admin: {
+      auto* e = expr("reject");
+      const bool tcp = rule.verdict == Verdict::reject_tcp_reset;
+      nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, tcp ? NFT_REJECT_TCP_RST : NFT_REJECT_ICMPX_UNREACH);
+      nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, tcp ? 0 : NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
+      add(r, e);
+      break;
+    }
+  }
+}
+
+RulePtr make_rule(const Ruleset& rs, const Chain& chain, const Rule& rule) {
+  auto r = alloc_or_throw<RulePtr, nftnl_rule_alloc>();
+  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family_of(rs.family));
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, rs.table.c_str());
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.name.c_str());
+  encode_matches(r.get(), rule);
+  encode_verdict(r.get(), rule);
+  return r;
+}
+
+TablePtr make_table(const std::string& family, const std::string& name) {
+  auto t = alloc_or_throw<TablePtr, nftnl_table_alloc>();
+  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, family_of(family));
+  nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name.c_str());
+  return t;
+}
+
+ChainPtr make_chain(const Ruleset& rs, const Chain& c) {
+  auto ch = alloc_or_throw<ChainPtr, nftnl_chain_alloc>();
+  nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, family_of(rs.family));
+  nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, rs.table.c_str());
+  nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name.c_str());
+  nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TYPE, c.type.c_str());
+  nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_HOOKNUM, hook_of(c.hook));
+  nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, c.priority);
+  nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+  return ch;
+}
+
+Encoded print(nftnl_rule* r) {
+  Encoded out;
+  auto* it = nftnl_expr_iter_create(r);
+  if (!it) throw std::bad_alloc();
+  while (auto* e = nftnl_expr_iter_next(it)) {
+    char buf[512];
+    nftnl_expr_snprintf(buf, sizeof buf, e, NFTNL_OUTPUT_DEFAULT, 0);
+    out.push_back(std::string("[ ") + nftnl_expr_get_str(e, NFTNL_EXPR_NAME) + " " + buf + "]");
+  }
+  nftnl_expr_iter_destroy(it);
+  return out;
+}
+
+// ---- netlink -------------------------------------------------------------------------------
+
+/// A socket to nf_tables, with the sequence numbers of what it sent.
+class Netlink {
+ public:
+  Netlink() : sock_(mnl_socket_open(NETLINK_NETFILTER)) {
+    if (!sock_) util::throw_system("opening a netlink socket to nf_tables", errno);
+    if (mnl_socket_bind(sock_.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+      util::throw_system("binding a netlink socket to nf_tables", errno);
+    portid_ = mnl_socket_get_portid(sock_.get());
+    seq_ = static_cast<uint32_t>(::time(nullptr));
+  }
+
+  uint32_t next_seq() { return seq_++; }
+
+  void send(const void* buf, size_t len, const std::string& what) {
+    if (mnl_socket_sendto(sock_.get(), buf, len) < 0) util::throw_system(what, errno);
+  }
+
+  /// Reads the answers to a batch that the kernel has already processed (it does so inside
+  /// sendmsg): the first error, with the sequence number of the message it is about.
+  std::optional<std::pair<uint32_t, int>> batch_error() {
+    std::optional<std::pair<uint32_t, int>> first;
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    for (int reads = 0; reads < 10000; ++reads) {
+      const ssize_t n = ::recv(mnl_socket_get_fd(sock_.get()), buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        util::throw_system("reading nf_tables' answer", errno);
+      }
+      int left = static_cast<int>(n);
+      for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
+           nlh = mnl_nlmsg_next(nlh, &left)) {
+        if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+        const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+        if (err->error != 0 && !first) first = std::pair(err->msg.nlmsg_seq, -err->error);
+      }
+    }
+    return first;
+  }
+
+  /// Sends one request and runs `cb` on every message of the answer (a dump or an ack).
+  /// Returns 0, or the errno the kernel answered with.
+  int request(const nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& cb) {
+    send(nlh, nlh->nlmsg_len, "asking nf_tables");
+    const uint32_t seq = nlh->nlmsg_seq;
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    auto trampoline = [](const nlmsghdr* m, void* data) -> int {
+      (*static_cast<const std::function<void(const nlmsghdr*)>*>(data))(m);
+      return MNL_CB_OK;
+    };
+    for (int reads = 0; reads < 100000; ++reads) {
+      const ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        util::throw_system("reading nf_tables' answer", errno);
+      }
+      const int ret = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid_, trampoline,
+                                 const_cast<std::function<void(const nlmsghdr*)>*>(&cb));
+      if (ret < 0) return errno;
+      if (ret == MNL_CB_STOP) return 0;
+    }
+    throw Error(Exit::os, "nf_tables' answer did not end");
+  }
+
+ private:
+  SocketPtr sock_;
+  uint32_t portid_ = 0;
+  uint32_t seq_ = 0;
+};
+
+/// A transaction: messages between a batch begin and end, each with what it does in words.
+class Batch {
+ public:
+  explicit Batch(Netlink& nl) : nl_(nl), buf_(1 << 17) {
+    batch_ = mnl_nlmsg_batch_start(buf_.data(), buf_.size());
+    begin_seq_ = nl_.next_seq();
+    nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch_)), begin_seq_);
+    mnl_nlmsg_batch_next(batch_);
+  }
+  ~Batch() { mnl_nlmsg_batch_stop(batch_); }
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  /// Starts a message; the caller adds its payload.
+  nlmsghdr* message(uint16_t type, uint16_t family, uint16_t flags, std::string what) {
+    const uint32_t seq = nl_.next_seq();
+    what_.emplace_back(seq, std::move(what));
+    auto* nlh = nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch_)), type, family,
+                                      flags | NLM_F_ACK, seq);
+    return nlh;
+  }
+  void next() {
+    if (!mnl_nlmsg_batch_next(batch_)) throw Error(Exit::software, "the nftables transaction is too large");
+  }
+
+  /// Sends the batch. The kernel applies all of it or none of it.
+  void commit(const std::string& doing) {
+    nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch_)), nl_.next_seq());
+    mnl_nlmsg_batch_next(batch_);
+    nl_.send(mnl_nlmsg_batch_head(batch_), mnl_nlmsg_batch_size(batch_), doing);
+    if (const auto err = nl_.batch_error()) {
+      // An error on the batch itself (no CAP_NET_ADMIN) is told against its first command.
+      std::string what = what_.empty() ? doing : what_.front().second;
+      for (const auto& [seq, w] : what_)
+        if (seq == err->first) what = w;
+      util::throw_system(what, err->second);
+    }
+  }
+
+ private:
+  Netlink& nl_;
+  std::vector<char> buf_;
+  mnl_nlmsg_batch* batch_ = nullptr;
+  uint32_t begin_seq_ = 0;
+  std::vector<std::pair<uint32_t, std::string>> what_;
+};
+
+void add_table_messages(Batch& b, const std::string& family, const std::string& table) {
+  const auto t = make_table(family, table);
+  const std::string name = "table " + family + " " + table;
+  // Adding first makes the delete succeed when the table is missing: bookworm's kernel and
+  // nft have no "destroy".
+  nftnl_table_nlmsg_build_payload(b.message(NFT_MSG_NEWTABLE, family_of(family), NLM_F_CREATE, "adding " + name), t.get());
+  b.next();
+  nftnl_table_nlmsg_build_payload(b.message(NFT_MSG_DELTABLE, family_of(family), 0, "deleting " + name), t.get());
+  b.next();
+}
+
+}  // namespace
+
+Encoded encode(const Ruleset& rs, const Chain& chain, const Rule& rule) {
+  const auto r = make_rule(rs, chain, rule);
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_NEWRULE, family_of(rs.family), NLM_F_CREATE | NLM_F_APPEND, 1);
+  nftnl_rule_nlmsg_build_payload(nlh, r.get());
+  auto parsed = alloc_or_throw<RulePtr, nftnl_rule_alloc>();
+  if (nftnl_rule_nlmsg_parse(nlh, parsed.get()) < 0)
+    throw Error(Exit::software, "libnftnl cannot parse the rule it encoded: " + to_text(rule));
+  return print(parsed.get());
+}
+
+Installed expected(const Ruleset& rs) {
+  Installed out;
+  for (const auto& c : rs.chains) {
+    InstalledChain ic{c.name, c.type, c.hook, "accept", c.priority, {}};
+    for (const auto& r : c.rules) ic.rules.push_back(encode(rs, c, r));
+    out.chains.push_back(std::move(ic));
+  }
+  return out;
+}
+
+void apply(const Ruleset& rs) {
+  Netlink nl;
+  Batch b(nl);
+  add_table_messages(b, rs.family, rs.table);
+  const auto t = make_table(rs.family, rs.table);
+  nftnl_table_nlmsg_build_payload(
+      b.message(NFT_MSG_NEWTABLE, family_of(rs.family), NLM_F_CREATE, "adding table " + rs.family + " " + rs.table),
+      t.get());
+  b.next();
+  for (const auto& c : rs.chains) {
+    const auto ch = make_chain(rs, c);
+    nftnl_chain_nlmsg_build_payload(
+        b.message(NFT_MSG_NEWCHAIN, family_of(rs.family), NLM_F_CREATE, "adding chain " + c.name), ch.get());
+    b.next();
+    for (const auto& r : c.rules) {
+      const auto rule = make_rule(rs, c, r);
+      nftnl_rule_nlmsg_build_payload(b.message(NFT_MSG_NEWRULE, family_of(rs.family), NLM_F_CREATE | NLM_F_APPEND,
+                                               "adding rule to chain " + c.name + " (" + to_text(r) + ")"),
+                                     rule.get());
+      b.next();
+    }
+  }
+  b.commit("replacing table " + rs.family + " " + rs.table);
+}
+
+bool remove_table(const std::string& family, const std::string& table) {
+  const bool present = read_table(family, table).has_value();
+  Netlink nl;
+  Batch b(nl);
+  add_table_messages(b, family, table);
+  b.commit("removing table " + family + " " + table);
+  return present;
+}
+
+std::optional<Installed> read_table(const std::string& family, const std::string& table) {
+  Netlink nl;
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  const auto fam = family_of(family);
+
+  const auto t = make_table(family, table);
+  auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, fam, NLM_F_ACK, nl.next_seq());
+  nftnl_table_nlmsg_build_payload(nlh, t.get());
+  const int err = nl.request(nlh, [](const nlmsghdr*) {});
+  if (err == ENOENT) return std::nullopt;
+  if (err != 0) util::throw_system("reading table " + family + " " + table, err);
+
+  Installed out;
+  nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETCHAIN, fam, NLM_F_DUMP, nl.next_seq());
+  auto filter = alloc_or_throw<ChainPtr, nftnl_chain_alloc>();
+  nftnl_chain_set_str(filter.get(), NFTNL_CHAIN_TABLE, table.c_str());
+  nftnl_chain_nlmsg_build_payload(nlh, filter.get());
+  int e = nl.request(nlh, [&](const nlmsghdr* m) {
+    auto c = alloc_or_throw<ChainPtr, nftnl_chain_alloc>();
+    if (nftnl_chain_nlmsg_parse(m, c.get()) < 0) return;
+    if (table != nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE)) return;
+    InstalledChain ic;
+    ic.name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
+      ic.type = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE);
+      ic.hook = hook_name(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
+      ic.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
+      ic.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_DROP ? "drop" : "accept";
+    }
+    out.chains.push_back(std::move(ic));
+  });
+  if (e != 0) util::throw_system("reading the chains of table " + family + " " + table, e);
+
+  nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, fam, NLM_F_DUMP, nl.next_seq());
+  auto rfilter = alloc_or_throw<RulePtr, nftnl_rule_alloc>();
+  nftnl_rule_set_str(rfilter.get(), NFTNL_RULE_TABLE, table.c_str());
+  nftnl_rule_nlmsg_build_payload(nlh, rfilter.get());
+  e = nl.request(nlh, [&](const nlmsghdr* m) {
+    auto r = alloc_or_throw<RulePtr, nftnl_rule_alloc>();
+    if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
+    if (table != nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) return;
+    const std::string chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+    for (auto& c : out.chains)
+      if (c.name == chain) c.rules.push_back(print(r.get()));
+  });
+  if (e != 0) util::throw_system("reading the rules of table " + family + " " + table, e);
+  return out;
+}
+
+std::vector<std::string> differences(const Installed& want, const Installed& have) {
+  std::vector<std::string> out;
+  for (const auto& w : want.chains) {
+    const InstalledChain* h = nullptr;
+    for (const auto& c : have.chains)
+      if (c.name == w.name) h = &c;
+    if (!h) {
+      out.push_back("chain " + w.name + " is missing");
+      continue;
+    }
+    if (h->type != w.type || h->hook != w.hook || h->priority != w.priority || h->policy != w.policy)
+      out.push_back("chain " + w.name + " is type " + h->type + " hook " + h->hook + " priority " +
+                    std::to_string(h->priority) + " policy " + h->policy + ", not type " + w.type + " hook " +
+                    w.hook + " priority " + std::to_string(w.priority) + " policy " + w.policy);
+    if (h->rules.size() != w.rules.size())
+      out.push_back("chain " + w.name + " has " + std::to_string(h->rules.size()) + " rules, not " +
+                    std::to_string(w.rules.size()));
+    for (size_t i = 0; i < std::min(h->rules.size(), w.rules.size()); ++i)
+      if (h->rules[i] != w.rules[i]) out.push_back("chain " + w.name + ": rule " + std::to_string(i + 1) + " differs");
+  }
+  for (const auto& h : have.chains) {
+    bool wanted = false;
+    for (const auto& w : want.chains) wanted = wanted || w.name == h.name;
+    if (!wanted) out.push_back("chain " + h.name + " is not dashctl's");
+  }
+  return out;
+}
+
+std::vector<ForeignDrop> foreign_drops() {
+  Netlink nl;
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  std::vector<ForeignDrop> out;
+  auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NLM_F_DUMP, nl.next_seq());
+  const int e = nl.request(nlh, [&](const nlmsghdr* m) {
+    auto c = alloc_or_throw<ChainPtr, nftnl_chain_alloc>();
+    if (nftnl_chain_nlmsg_parse(m, c.get()) < 0 || !nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) return;
+    const uint32_t fam = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY);
+    const uint32_t hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
+    if (fam != NFPROTO_INET && fam != NFPROTO_IPV4) return;
+    if (hook != NF_INET_LOCAL_IN && hook != NF_INET_FORWARD) return;
+    if (nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) != NF_DROP) return;
+    const std::string table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
+    if (fam == NFPROTO_INET && table == "dashctl") return;
+    out.push_back({family_name(fam), table, nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME), hook_name(hook)});
+  });
+  if (e != 0) util::throw_system("listing nftables chains", e);
+  return out;
+}
+
+}  // namespace dashctl::nft
