@@ -30,6 +30,8 @@ using Action = std::function<int()>;
 /// Adds a verb to `app`. When the command line selects it, `action` is set.
 using VerbSetup = void (*)(CLI::App& app, Globals& globals, Action& action);
 
+void setup_setup(CLI::App& app, Globals& globals, Action& action);
+void setup_status(CLI::App& app, Globals& globals, Action& action);
 void setup_button(CLI::App& app, Globals& globals, Action& action);
 void setup_config(CLI::App& app, Globals& globals, Action& action);
 void setup_version(CLI::App& app, Globals& globals, Action& action);

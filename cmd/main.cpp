@@ -21,6 +21,8 @@ using util::Exit;
 /// The verbs, in the order `dashctl --help` lists them. A verb is registered only once it
 /// works.
 constexpr VerbSetup kVerbs[] = {
+    setup_setup,  // setup and teardown
+    setup_status,
     setup_button,
     setup_config,
     setup_version,

@@ -85,6 +85,39 @@ std::string render_button_file(const Button& b) {
   return out.str();
 }
 
+void write_starter(const std::string& path, const Starter& s) {
+  auto quoted = [](const std::string& v) { return toml_text(toml::value<std::string>(v)); };
+  std::ostringstream out;
+  out << "# dashctl's config, written by 'dashctl setup'. Edit freely; dashctl never rewrites it\n"
+      << "# (buttons it manages go to buttons.d/). Every key is described in dashctl.toml(5).\n\n"
+      << "[network]\n"
+      << "iot_interface = " << quoted(s.iot_interface) << "  # where the buttons are\n";
+  if (!s.listen_address.empty()) out << "listen_address = " << quoted(s.listen_address) << "\n";
+  else out << "# listen_address: the interface's first IPv4 address\n";
+  if (!s.subnet.empty()) out << "subnet = " << quoted(s.subnet) << "\n";
+  if (s.listen_port) out << "listen_port = " << s.listen_port << "\n";
+  else out << "# listen_port = 1443\n";
+  if (!s.lease_range.empty()) out << "lease_range = " << quoted(s.lease_range) << "  # static leases for buttons\n";
+  out << "isolate = true    # buttons reach DHCP, DNS and the listener only\n"
+      << "force_dns = true  # even buttons with a hard-coded resolver get this host's DNS\n";
+  if (!s.conf_dir.empty() || !s.state_dir.empty() || !s.reload.empty()) {
+    out << "\n[dnsmasq]\n";
+    if (!s.conf_dir.empty()) out << "conf_dir = " << quoted(s.conf_dir) << "\n";
+    if (!s.state_dir.empty()) out << "state_dir = " << quoted(s.state_dir) << "\n";
+    if (!s.reload.empty()) out << "reload = " << quoted(s.reload) << "\n";
+  }
+  if (!s.mqtt_url.empty()) out << "\n[mqtt]\nurl = " << quoted(s.mqtt_url) << "\n";
+  const std::string text = out.str();
+  Config parsed;
+  std::vector<Diagnostic> problems;
+  parse_main(text, path, parsed, problems);
+  if (!problems.empty()) throw Error(Exit::usage, "setup: " + problems.front().message);
+  const std::string dir = util::dirname_of(path);
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    util::throw_system("creating " + dir, errno, Exit::cant_create);
+  util::write_file_atomic(path, text, 0644, util::Replace::forbid);
+}
+
 void add_button(const std::string& config_path, const Button& b) {
   const std::string dir = buttons_dir_for(config_path);
   const std::string file = button_file_for(config_path, b.name);

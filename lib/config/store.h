@@ -9,6 +9,17 @@
 
 namespace dashctl::config {
 
+/// What `setup --iot-interface ...` knows for a first config; empty fields are left to
+/// their defaults.
+struct Starter {
+  std::string iot_interface, listen_address, subnet, lease_range, mqtt_url, conf_dir, state_dir, reload;
+  int listen_port = 0;
+};
+
+/// Writes a starter config at `path`, which must not exist yet. The text is parsed before it
+/// is written, so a bad flag leaves no file; throws util::Error (Exit::usage) saying which.
+void write_starter(const std::string& path, const Starter& s);
+
 /// The text of a button's own file.
 std::string render_button_file(const Button& b);
 

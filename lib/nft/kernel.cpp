@@ -395,7 +395,20 @@ Installed expected(const Ruleset& rs) {
   Installed out;
   for (const auto& c : rs.chains) {
     InstalledChain ic{c.name, c.type, c.hook, "accept", c.priority, {}};
-    for (const auto& r : c.rules) ic.rules.push_back(encode(rs, c, r));
+    for (const auto& r : c.rules) {
+      auto rule = make_rule(rs, c, r);
+      // The kernel reports a redirect's port range with its end set to its start when
+      // only the start was given (nft sends only the start); expect what it reports.
+      auto* it = nftnl_expr_iter_create(rule.get());
+      if (!it) throw std::bad_alloc();
+      while (auto* e = nftnl_expr_iter_next(it)) {
+        if (std::strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "redir") == 0 &&
+            !nftnl_expr_is_set(e, NFTNL_EXPR_REDIR_REG_PROTO_MAX))
+          nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MAX, nftnl_expr_get_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN));
+      }
+      nftnl_expr_iter_destroy(it);
+      ic.rules.push_back(print(rule.get()));
+    }
     out.chains.push_back(std::move(ic));
   }
   return out;
@@ -501,8 +514,15 @@ std::vector<std::string> differences(const Installed& want, const Installed& hav
     if (h->rules.size() != w.rules.size())
       out.push_back("chain " + w.name + " has " + std::to_string(h->rules.size()) + " rules, not " +
                     std::to_string(w.rules.size()));
-    for (size_t i = 0; i < std::min(h->rules.size(), w.rules.size()); ++i)
-      if (h->rules[i] != w.rules[i]) out.push_back("chain " + w.name + ": rule " + std::to_string(i + 1) + " differs");
+    for (size_t i = 0; i < std::min(h->rules.size(), w.rules.size()); ++i) {
+      if (h->rules[i] == w.rules[i]) continue;
+      // Name the first expression that differs: what a person can act on.
+      size_t j = 0;
+      while (j < h->rules[i].size() && j < w.rules[i].size() && h->rules[i][j] == w.rules[i][j]) ++j;
+      const auto at = [j](const Encoded& e) { return j < e.size() ? e[j] : std::string("(nothing)"); };
+      out.push_back("chain " + w.name + ": rule " + std::to_string(i + 1) + " has " + at(h->rules[i]) +
+                    " where " + at(w.rules[i]) + " belongs");
+    }
   }
   for (const auto& h : have.chains) {
     bool wanted = false;

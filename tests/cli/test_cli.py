@@ -79,8 +79,9 @@ class Workspace:
 # ---- cases -------------------------------------------------------------------------------
 
 def case_help(ws):
-    out, _ = expect(["--help"], 0, stdout_has=["button", "config", "version", "help", "--config", "--json"])
-    for unbuilt in ("setup", "teardown", "learn", "dhcp-event"):
+    out, _ = expect(["--help"], 0, stdout_has=["setup", "teardown", "status", "button", "config", "version", "help",
+                                               "--config", "--json"])
+    for unbuilt in ("run", "learn", "dhcp-event"):
         check(f"  {unbuilt} " not in out, f"--help lists {unbuilt}, which does not exist yet")
     expect(["help", "button", "add"], 0, stdout_has=["Usage: dashctl button add", "--mac", "--exec"])
     expect(["button", "add", "--help"], 0, stdout_has="Usage: dashctl button add")

@@ -86,9 +86,57 @@ class Lab:
         p = self.script("press", "--lab", self.name, button, *args, timeout=timeout)
         return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
 
+    def wake(self, button):
+        """Brings a button's link up with a lease, for probing from it; returns its address."""
+        self.exec(button, "ip", "link", "set", "wlan0", "up", check_rc=True)
+        p = self.exec(button, "busybox", "udhcpc", "-i", "wlan0", "-f", "-q", "-n", "-t", "5", "-T", "1",
+                      "-s", os.path.join(self.state, "udhcpc.script"), timeout=20, check_rc=True)
+        for line in p.stdout.splitlines():
+            if line.startswith("LEASE "):
+                return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)["ip"]
+        raise Failure(f"{button} got no lease: {p.stdout}{p.stderr}")
+
+    def sleep(self, button):
+        self.exec(button, "ip", "addr", "flush", "dev", "wlan0")
+        self.exec(button, "ip", "link", "set", "wlan0", "down")
+
     def file(self, name):
         path = os.path.join(self.state, name)
         return open(path).read() if os.path.exists(path) else ""
+
+
+class Dashctl:
+    """dashctl run inside the lab's router namespace, with a config of the lab's values."""
+
+    def __init__(self, lab, binary=None, extra_network="", extra=""):
+        self.lab = lab
+        self.binary = binary or os.environ["DASHCTL"]
+        self.dir = os.path.join(lab.state, "etc")
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self.config = os.path.join(self.dir, "dashctl.toml")
+        self.write_config(extra_network, extra)
+
+    def write_config(self, extra_network="", extra=""):
+        st = self.lab.state
+        with open(self.config, "w") as f:
+            f.write(f"""[network]
+iot_interface = "br-iot"
+listen_port = 1443
+lease_range = "10.77.0.200-10.77.0.249"
+{extra_network}
+[dnsmasq]
+conf_dir = "{st}/dnsmasq.d"
+state_dir = "{st}/dashctl"
+reload = "pidfile:{st}/dnsmasq.pid"
+{extra}""")
+        os.chmod(self.config, 0o644)
+
+    def __call__(self, *args, user=None, ns="router", timeout=60):
+        cmd = [self.binary, "-c", self.config, *args]
+        if user is not None:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        return self.lab.exec(ns, *cmd, timeout=timeout)
 
 
 def run_case(cases, argv):

@@ -1,0 +1,271 @@
+#include "dnsmasq/control.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <climits>
+#include <thread>
+
+#include "dnsmasq/run.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+extern char** environ;
+
+namespace dashctl::dnsmasq {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using util::Error;
+using util::Exit;
+
+constexpr auto kCommandTimeout = 10s;
+constexpr auto kStopTimeout = 5s;
+constexpr auto kKillTimeout = 2s;
+constexpr auto kStartTimeout = 5s;
+constexpr auto kPollInterval = 10ms;
+
+const char* verb(Refresh what) { return what == Refresh::reload ? "reload" : "restart"; }
+
+/// The pid a pid file names, or nullopt when there is no file or no number in it.
+std::optional<pid_t> read_pid(const std::string& pidfile) {
+  const auto text = util::read_file(pidfile);
+  if (!text) return std::nullopt;
+  const auto first = text->find_first_not_of(" \t\n");
+  const auto last = text->find_last_not_of(" \t\n");
+  if (first == std::string::npos) return std::nullopt;
+  const char* begin = text->data() + first;
+  const char* end = text->data() + last + 1;
+  long pid = 0;
+  const auto [ptr, ec] = std::from_chars(begin, end, pid);
+  if (ec != std::errc{} || ptr != end || pid <= 0 || pid > INT_MAX) return std::nullopt;
+  return static_cast<pid_t>(pid);
+}
+
+/// Whether `pid` is a process that has not exited.
+bool alive(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+  // kill() also reaches a zombie: an exited dnsmasq whose parent has not reaped it yet
+  // (some containers' init never does). Its state in /proc says so.
+  try {
+    const auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) return false;
+    // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
+    const auto close = stat->rfind(')');
+    if (close == std::string::npos || close + 2 >= stat->size()) return true;
+    const char state = (*stat)[close + 2];
+    return state != 'Z' && state != 'X';
+  } catch (const Error&) {
+    return true;  // /proc hidden from us (hidepid): kill() said it exists
+  }
+}
+
+[[noreturn]] void not_running(const std::string& pidfile) {
+  throw Error(Exit::unavailable, "dnsmasq is not running (no live pid in " + pidfile + ")",
+              "start dnsmasq, or set dnsmasq.reload");
+}
+
+pid_t live_pid(const std::string& pidfile) {
+  const auto pid = read_pid(pidfile);
+  if (!pid || !alive(*pid)) not_running(pidfile);
+  return *pid;
+}
+
+void send(pid_t pid, int sig, const char* what) {
+  if (::kill(pid, sig) != 0 && errno != ESRCH)
+    util::throw_system(std::string(what) + " dnsmasq (pid " + std::to_string(pid) + ")", errno,
+                       Exit::unavailable);
+}
+
+/// Polls every kPollInterval until `done` or `limit` passes. Returns whether it is done.
+template <class Done>
+bool wait_until(Done done, std::chrono::milliseconds limit) {
+  const auto deadline = Clock::now() + limit;
+  for (;;) {
+    if (done()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+/// The command line a process was started with.
+std::vector<std::string> cmdline_of(pid_t pid) {
+  const std::string file = "/proc/" + std::to_string(pid) + "/cmdline";
+  const auto text = util::read_file(file);
+  std::vector<std::string> argv;
+  if (!text) return argv;
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t end = text->find('\0', start);
+    if (end == std::string::npos) end = text->size();
+    argv.push_back(text->substr(start, end - start));
+    start = end + 1;
+  }
+  return argv;
+}
+
+/// The program a process runs. argv[0] may be a bare name ("dnsmasq"), so it comes from
+/// /proc/PID/exe; after an upgrade that path carries " (deleted)" and names the new binary.
+std::string program_of(pid_t pid) {
+  const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+  if (n < 0)
+    util::throw_system("finding the program of dnsmasq (pid " + std::to_string(pid) + ")", errno,
+                       Exit::unavailable);
+  std::string path(buf, static_cast<size_t>(n));
+  constexpr std::string_view deleted = " (deleted)";
+  if (path.ends_with(deleted)) path.resize(path.size() - deleted.size());
+  return path;
+}
+
+/// Starts `program` with `argv` in a session of its own, detached from ours: stdio on
+/// /dev/null, working directory /. dnsmasq then daemonizes itself.
+pid_t start_detached(const std::string& program, const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawnattr_init(&attr);
+  for (int fd = 0; fd <= 2; ++fd)
+    ::posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  ::posix_spawn_file_actions_addchdir_np(&actions, "/");
+  sigset_t none, all;
+  ::sigemptyset(&none);
+  ::sigfillset(&all);
+  ::posix_spawnattr_setsigmask(&attr, &none);
+  ::posix_spawnattr_setsigdefault(&attr, &all);
+  ::posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  const int err = ::posix_spawn(&pid, program.c_str(), &actions, &attr, args.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::posix_spawnattr_destroy(&attr);
+  if (err != 0) util::throw_system("starting " + program, err, Exit::unavailable);
+  return pid;
+}
+
+void restart_by_pidfile(const std::string& pidfile) {
+  const pid_t old = live_pid(pidfile);
+  if (old == 1)
+    throw Error(
+        Exit::unavailable,
+        "dnsmasq in " + pidfile + " is pid 1; stopping it would end the system or container",
+        "set dnsmasq.reload to a command that restarts it");
+  // Everything needed to start it again is read while it still runs.
+  const auto argv = cmdline_of(old);
+  const auto program = program_of(old);
+  // dashctl runs as root and starts this command line again as root: only ever dnsmasq's,
+  // never whatever a stale pid file now points at.
+  const std::string name = program.substr(program.rfind('/') + 1);  // whole when no '/'
+  if (argv.empty() || name != "dnsmasq")
+    throw Error(Exit::unavailable,
+                "pid " + std::to_string(old) + " in " + pidfile + " runs " + program +
+                    ", not dnsmasq; refusing to restart it",
+                "fix the pid file, or set dnsmasq.reload to \"systemctl\" or a command");
+
+  send(old, SIGTERM, "stopping");
+  if (!wait_until([&] { return !alive(old); }, kStopTimeout)) {
+    send(old, SIGKILL, "killing");
+    if (!wait_until([&] { return !alive(old); }, kKillTimeout))
+      throw Error(Exit::os, "dnsmasq (pid " + std::to_string(old) + ") does not exit");
+  }
+
+  const pid_t child = start_detached(program, argv);
+  bool reaped = false;
+  int status = 0;
+  std::optional<pid_t> fresh;
+  const auto started = [&] {
+    if (!reaped && ::waitpid(child, &status, WNOHANG) == child) reaped = true;
+    if (reaped && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) return true;  // failed
+    if (!fresh) {
+      try {
+        const auto pid = read_pid(pidfile);
+        if (pid && *pid != old && alive(*pid)) fresh = pid;
+      } catch (const Error&) {
+        // Being written: read again on the next pass.
+      }
+    }
+    // dnsmasq's first process exits once the daemon runs; waiting for it leaves no
+    // zombie behind. With --keep-in-foreground the child is the daemon itself.
+    return fresh && (reaped || *fresh == child);
+  };
+  wait_until(started, kStartTimeout);
+  const std::string again = "dnsmasq did not start again after being stopped: ";
+  const std::string hint =
+      "see dnsmasq's log (syslog or its log-facility), and start it by hand: " + display(argv);
+  if (reaped && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    const std::string how = WIFEXITED(status)
+                                ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                : "killed by signal " + std::to_string(WTERMSIG(status));
+    throw Error(Exit::unavailable, again + program + " ended with " + how, hint);
+  }
+  if (!fresh)
+    throw Error(Exit::unavailable,
+                again + "no new live pid in " + pidfile + " after " +
+                    std::to_string(std::chrono::seconds(kStartTimeout).count()) + " s",
+                hint);
+}
+
+void run_checked(const std::vector<std::string>& argv) {
+  const RunResult r = run(argv, kCommandTimeout);
+  if (!r.ok()) throw Error(Exit::unavailable, display(argv) + " failed: " + r.why());
+}
+
+}  // namespace
+
+void refresh(const config::Reload& how, Refresh what) {
+  switch (how.kind) {
+    case config::Reload::Kind::pidfile:
+      if (what == Refresh::reload) {
+        // dnsmasq re-reads addn-hosts and dhcp-hostsfile on SIGHUP.
+        send(live_pid(how.pidfile), SIGHUP, "signalling");
+      } else {
+        restart_by_pidfile(how.pidfile);
+      }
+      return;
+    case config::Reload::Kind::systemctl:
+      run_checked({"systemctl", verb(what), how.unit});
+      return;
+    case config::Reload::Kind::command: {
+      auto argv = how.command;
+      argv.emplace_back(verb(what));
+      run_checked(argv);
+      return;
+    }
+  }
+}
+
+std::optional<bool> running(const config::Reload& how) {
+  switch (how.kind) {
+    case config::Reload::Kind::pidfile:
+      try {
+        const auto pid = read_pid(how.pidfile);
+        return pid && alive(*pid);
+      } catch (const Error&) {
+        return std::nullopt;  // the pid file cannot be read
+      }
+    case config::Reload::Kind::systemctl:
+      try {
+        const RunResult r = run({"systemctl", "is-active", "--quiet", how.unit}, kCommandTimeout);
+        if (r.timed_out) return std::nullopt;
+        return r.exit_status == 0;
+      } catch (const Error&) {
+        return std::nullopt;  // no systemctl
+      }
+    case config::Reload::Kind::command:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace dashctl::dnsmasq

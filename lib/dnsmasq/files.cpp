@@ -1,0 +1,426 @@
+#include "dnsmasq/files.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <string_view>
+
+#include "dnsmasq/run.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/text.h"
+
+namespace dashctl::dnsmasq {
+
+const std::string kMarker =
+    "# Managed by dashctl: do not edit. dashctl setup rewrites it, dashctl teardown removes it.";
+
+namespace {
+
+using namespace std::chrono_literals;
+using util::Error;
+using util::Exit;
+
+constexpr auto kTestTimeout = 10s;
+
+/// The character of `value` that dnsmasq's file syntax gives a meaning to, or 0. dnsmasq
+/// splits options at commas, starts comments at '#', reads quotes and backslash escapes
+/// in its config files, and a hosts file splits at white space; a newline starts a line.
+char unsafe_char(std::string_view value) {
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == ' ' || c == ',' || c == '#' || c == '"' || c == '\\')
+      return c;
+  }
+  return 0;
+}
+
+std::string shown(char c) {
+  if (c == '\n') return "a newline";
+  if (c == ' ') return "a space";
+  if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "a control character";
+  return std::string("'") + c + "'";
+}
+
+/// Refuses a value that the config parser should already have refused: a bug if it gets here.
+void require_validated(std::string_view value, const std::string& what) {
+  const char c = unsafe_char(value);
+  if (value.empty() || c != 0)
+    throw Error(Exit::software, "internal error: " + what + " '" + std::string(value) +
+                                    "' is not fit for dnsmasq's files" +
+                                    (c ? " (it contains " + shown(c) + ")" : ""));
+}
+
+/// Refuses a path that dnsmasq's config syntax would misread in the drop-in. The config
+/// only asks for an absolute path, so this is the user's to fix.
+void require_plain_path(const std::string& path, const std::string& key) {
+  if (const char c = unsafe_char(path))
+    throw Error(Exit::data,
+                "dnsmasq." + key + " '" + path +
+                    "' cannot be written into dnsmasq's config: it contains " + shown(c),
+                "choose a path without spaces, commas, '#', quotes or backslashes");
+}
+
+bool same_directory(const std::string& a, const std::string& b) {
+  const auto normal = [](const std::string& d) {
+    auto n = std::filesystem::path(d).lexically_normal().string();
+    while (n.size() > 1 && n.ends_with('/')) n.pop_back();
+    return n;
+  };
+  return normal(a) == normal(b);
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  return dir.ends_with('/') ? dir + name : dir + "/" + name;
+}
+
+// One function per file, so that what goes into each stays in one place.
+
+std::string render_dropin(const config::Config&, const Paths& p) {
+  std::string out = kMarker + "\n";
+  out += "addn-hosts=" + p.hosts + "\n";
+  out += "dhcp-hostsfile=" + p.dhcp_hosts + "\n";
+  return out;
+}
+
+std::string render_hosts(const config::Config& c, util::Ipv4 listen_address) {
+  const std::string address = listen_address.str();
+  require_validated(address, "listen address");
+  // A hosts line matches the exact name only (address=/name/ would match subdomains
+  // too, and would need a restart on every change): intended.
+  std::string out = kMarker + "\n";
+  for (const auto& host : c.intercept.hostnames) {
+    require_validated(host, "intercepted hostname");
+    if (const auto problem = util::hostname_problem(host))
+      throw Error(Exit::software, "internal error: intercepted hostname: " + *problem);
+    out += address + " " + host + "\n";
+  }
+  return out;
+}
+
+std::string render_dhcp_hosts(const config::Config& c) {
+  std::vector<const config::Button*> leased;
+  for (const auto& b : c.buttons) {
+    // A static lease needs both: dnsmasq hands the address to that MAC only.
+    if (b.mac && b.ip) leased.push_back(&b);
+  }
+  std::sort(leased.begin(), leased.end(),
+            [](const config::Button* a, const config::Button* b) { return a->name < b->name; });
+  std::string out = kMarker + "\n";
+  for (const auto* b : leased) {
+    require_validated(b->name, "button name");
+    if (!util::is_button_name(b->name))
+      throw Error(Exit::software, "internal error: button name '" + b->name + "' is not valid");
+    const std::string mac = b->mac->str(), ip = b->ip->str();
+    require_validated(mac, "MAC address");
+    require_validated(ip, "address");
+    // dhcp-host syntax: hardware address, address, host name.
+    out += mac + "," + ip + "," + b->name + "\n";
+  }
+  return out;
+}
+
+/// Throws unless `content` (of the file at `path`) is one dashctl wrote.
+void require_ours(const std::string& path, const std::string& content) {
+  if (!content.starts_with(kMarker + "\n"))
+    throw Error(Exit::cant_create,
+                path +
+                    " exists and was not written by dashctl; move it away or set "
+                    "dnsmasq.conf_dir/state_dir elsewhere");
+}
+
+FileChange compare(const File& wanted) {
+  FileChange fc;
+  fc.path = wanted.path;
+  fc.new_content = wanted.content;
+  const auto old = util::read_file(wanted.path);
+  if (!old) {
+    fc.change = Change::create;
+    return fc;
+  }
+  require_ours(wanted.path, *old);
+  fc.old_content = *old;
+  fc.change = *old == wanted.content ? Change::unchanged : Change::update;
+  return fc;
+}
+
+// ---- diff ----------------------------------------------------------------------------------
+
+/// The lines of a text, each with its '\n' when it has one, so that a missing final
+/// newline counts as a difference.
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t nl = text.find('\n', start);
+    const size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
+    lines.push_back(text.substr(start, end - start));
+    start = end;
+  }
+  return lines;
+}
+
+struct Edit {
+  char kind;  ///< ' ', '-' or '+'
+  std::string_view line;
+};
+
+/// A shortest edit script through the longest common subsequence. Files here are small;
+/// past a size where the table would be large, the whole file is replaced instead.
+std::vector<Edit> edit_script(const std::vector<std::string_view>& a,
+                              const std::vector<std::string_view>& b) {
+  std::vector<Edit> out;
+  const size_t n = a.size(), m = b.size();
+  if (n * m > 4'000'000) {
+    for (const auto l : a) out.push_back({'-', l});
+    for (const auto l : b) out.push_back({'+', l});
+    return out;
+  }
+  // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
+  std::vector<uint32_t> lcs((n + 1) * (m + 1), 0);
+  const auto at = [&](size_t i, size_t j) -> uint32_t& { return lcs[i * (m + 1) + j]; };
+  for (size_t i = n; i-- > 0;) {
+    for (size_t j = m; j-- > 0;)
+      at(i, j) = a[i] == b[j] ? at(i + 1, j + 1) + 1 : std::max(at(i + 1, j), at(i, j + 1));
+  }
+  size_t i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] == b[j]) {
+      out.push_back({' ', a[i]});
+      ++i, ++j;
+    } else if (j == m || (i < n && at(i + 1, j) >= at(i, j + 1))) {
+      out.push_back({'-', a[i++]});
+    } else {
+      out.push_back({'+', b[j++]});
+    }
+  }
+  return out;
+}
+
+/// "start,count" as unified diffs write it: the count only when it is not 1, and the line
+/// before the hunk when it is empty.
+std::string range(size_t first, size_t count) {
+  if (count == 1) return std::to_string(first + 1);
+  return std::to_string(count == 0 ? first : first + 1) + "," + std::to_string(count);
+}
+
+std::string unified(std::string_view old_text, std::string_view new_text) {
+  constexpr size_t kContext = 3;
+  const auto a = lines_of(old_text), b = lines_of(new_text);
+  const auto edits = edit_script(a, b);
+  std::string out;
+  size_t k = 0;
+  while (k < edits.size()) {
+    while (k < edits.size() && edits[k].kind == ' ') ++k;
+    if (k == edits.size()) break;
+    // A hunk: from kContext lines before this change to kContext lines after the last
+    // change that is less than 2 * kContext unchanged lines from the one before it.
+    const size_t begin = k >= kContext ? k - kContext : 0;
+    size_t end = k;
+    for (size_t same = 0; end < edits.size(); ++end) {
+      same = edits[end].kind == ' ' ? same + 1 : 0;
+      if (same > 2 * kContext) break;
+    }
+    // Keep only kContext of the trailing unchanged lines.
+    size_t trailing = 0;
+    while (trailing < end && edits[end - 1 - trailing].kind == ' ') ++trailing;
+    if (trailing > kContext) end -= trailing - kContext;
+    size_t old_first = 0, new_first = 0;
+    for (size_t e = 0; e < begin; ++e) {
+      if (edits[e].kind != '+') ++old_first;
+      if (edits[e].kind != '-') ++new_first;
+    }
+    size_t old_count = 0, new_count = 0;
+    for (size_t e = begin; e < end; ++e) {
+      if (edits[e].kind != '+') ++old_count;
+      if (edits[e].kind != '-') ++new_count;
+    }
+    out += "@@ -" + range(old_first, old_count) + " +" + range(new_first, new_count) + " @@\n";
+    for (size_t e = begin; e < end; ++e) {
+      out += edits[e].kind;
+      out += edits[e].line;
+      if (!edits[e].line.ends_with('\n')) out += "\n\\ No newline at end of file\n";
+    }
+    k = end;
+  }
+  return out;
+}
+
+/// Creates `dir` and any missing parents, 0755 whatever the umask: dnsmasq reads the
+/// files inside after dropping root, as its own user.
+void make_directories(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      throw Error(Exit::cant_create, dir + " exists and is not a directory");
+    return;
+  }
+  if (errno != ENOENT) util::throw_system("checking " + dir, errno, Exit::cant_create);
+  const std::string parent = util::dirname_of(dir);
+  if (parent != dir) make_directories(parent);
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    if (errno == EEXIST) return;  // made meanwhile by someone else
+    util::throw_system("creating " + dir, errno, Exit::cant_create);
+  }
+  if (::chmod(dir.c_str(), 0755) != 0)
+    util::throw_system("setting the mode of " + dir, errno, Exit::cant_create);
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+Paths paths(const config::Dnsmasq& d) {
+  return {join(d.conf_dir, "dashctl.conf"), join(d.state_dir, "hosts"),
+          join(d.state_dir, "dhcp-hosts")};
+}
+
+Rendered render(const config::Config& c, util::Ipv4 listen_address) {
+  const Paths p = paths(c.dnsmasq);
+  require_plain_path(c.dnsmasq.state_dir, "state_dir");
+  // dnsmasq reads every file in its conf-dir as config, the hosts files included.
+  if (same_directory(c.dnsmasq.state_dir, c.dnsmasq.conf_dir))
+    throw Error(Exit::data,
+                "dnsmasq.state_dir cannot be dnsmasq.conf_dir: dnsmasq would read the "
+                "hosts files as configuration");
+  return Rendered{{p.dropin, render_dropin(c, p)},
+                  {p.hosts, render_hosts(c, listen_address)},
+                  {p.dhcp_hosts, render_dhcp_hosts(c)}};
+}
+
+const char* change_name(Change c) {
+  switch (c) {
+    case Change::unchanged:
+      return "unchanged";
+    case Change::create:
+      return "create";
+    case Change::update:
+      return "update";
+    case Change::remove:
+      return "remove";
+  }
+  return "?";
+}
+
+bool Plan::any_change() const {
+  return std::any_of(files.begin(), files.end(),
+                     [](const FileChange& f) { return f.change != Change::unchanged; });
+}
+
+Plan plan_setup(const Rendered& wanted) {
+  Plan plan;
+  // Compare all three before deciding anything, so that a foreign file anywhere stops
+  // the whole plan.
+  plan.files = {compare(wanted.hosts), compare(wanted.dhcp_hosts), compare(wanted.dropin)};
+  plan.dropin_changed = plan.files.back().change != Change::unchanged;
+  return plan;
+}
+
+Plan plan_teardown(const config::Config& c) {
+  const Paths p = paths(c.dnsmasq);
+  Plan plan;
+  for (const auto* path : {&p.dropin, &p.hosts, &p.dhcp_hosts}) {
+    const auto old = util::read_file(*path);
+    if (!old) continue;
+    require_ours(*path, *old);
+    plan.files.push_back({*path, Change::remove, *old, {}});
+    if (path == &p.dropin) plan.dropin_changed = true;
+  }
+  return plan;
+}
+
+std::string diff(const FileChange& change) {
+  switch (change.change) {
+    case Change::unchanged:
+      return {};
+    case Change::create:
+      return "--- /dev/null\n+++ " + change.path + "\n" + unified("", change.new_content);
+    case Change::remove:
+      return "--- " + change.path + "\n+++ /dev/null\n" + unified(change.old_content, "");
+    case Change::update:
+      return "--- " + change.path + "\n+++ " + change.path + "\n" +
+             unified(change.old_content, change.new_content);
+  }
+  return {};
+}
+
+std::optional<std::string> find_dnsmasq() {
+  if (auto found = find_program("dnsmasq")) return found;
+  for (const char* path : {"/usr/sbin/dnsmasq", "/usr/local/sbin/dnsmasq", "/sbin/dnsmasq"}) {
+    if (::access(path, X_OK) == 0) return std::string(path);
+  }
+  return std::nullopt;
+}
+
+void check_dropin(const std::string& dnsmasq, const std::string& content,
+                  const std::string& scratch_dir, const std::string& shown_path) {
+  // A hidden name with our pid: no clash with a concurrent dashctl, and dnsmasq never
+  // loads it (it is not in the conf-dir).
+  const std::string tmp = join(scratch_dir, ".dashctl.conf.check." + std::to_string(::getpid()));
+  util::write_file_atomic(tmp, content, 0600);
+  struct Cleanup {
+    const std::string& path;
+    ~Cleanup() {
+      try {
+        util::remove_file(path);
+      } catch (const Error&) {
+        // Nothing better to do: the file is hidden and harmless.
+      }
+    }
+  } cleanup{tmp};
+  // --conf-file alone stops dnsmasq from reading its default config: only the drop-in is
+  // checked. dnsmasq 2.90 does not open addn-hosts or dhcp-hostsfile for --test, so they
+  // need not exist yet.
+  const RunResult r = run({dnsmasq, "--test", "--conf-file=" + tmp}, kTestTimeout);
+  if (r.ok()) return;
+  if (r.timed_out) throw Error(Exit::unavailable, dnsmasq + " --test " + r.why());
+  std::string line = r.first_error_line();
+  for (size_t at = line.find(tmp); at != std::string::npos;
+       at = line.find(tmp, at + shown_path.size()))
+    line.replace(at, tmp.size(), shown_path);
+  if (line.starts_with("dnsmasq: ")) line.erase(0, 9);
+  if (line.empty()) line = r.why();
+  throw Error(Exit::data, "dnsmasq rejects the drop-in: " + line);
+}
+
+void apply(const Plan& plan, const config::Config& c) {
+  const Paths p = paths(c.dnsmasq);
+  const auto writes = [](const FileChange& f) {
+    return f.change == Change::create || f.change == Change::update;
+  };
+  const FileChange* new_dropin = nullptr;
+  bool writes_state = false;
+  for (const auto& f : plan.files) {
+    if (!writes(f)) continue;
+    if (f.path == p.dropin) {
+      new_dropin = &f;
+    } else {
+      writes_state = true;
+    }
+  }
+  if (new_dropin && !is_directory(c.dnsmasq.conf_dir))
+    throw Error(Exit::unavailable, c.dnsmasq.conf_dir + " does not exist",
+                "dnsmasq's conf-dir is missing: install dnsmasq, or set dnsmasq.conf_dir to the "
+                "directory dnsmasq's conf-dir= option names");
+  // The check writes its temporary file into state_dir, so that exists first.
+  if (new_dropin || writes_state) make_directories(c.dnsmasq.state_dir);
+  if (new_dropin) {
+    if (const auto dnsmasq = find_dnsmasq())
+      check_dropin(*dnsmasq, new_dropin->new_content, c.dnsmasq.state_dir, new_dropin->path);
+  }
+  for (const auto& f : plan.files) {
+    if (writes(f)) {
+      util::write_file_atomic(f.path, f.new_content, 0644);
+    } else if (f.change == Change::remove) {
+      util::remove_file(f.path);
+    }
+  }
+}
+
+}  // namespace dashctl::dnsmasq

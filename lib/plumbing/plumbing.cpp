@@ -1,0 +1,204 @@
+#include "plumbing/plumbing.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <spdlog/spdlog.h>
+
+#include "dnsmasq/control.h"
+#include "nft/kernel.h"
+#include "plumbing/interface.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace dashctl::plumbing {
+namespace {
+
+using util::Error;
+using util::Exit;
+
+const char* kRootHint = "setup and teardown change the firewall and dnsmasq: run them as root (sudo)";
+
+/// Fails early, before anything changed, when dnsmasq's directories cannot be written:
+/// so a setup without privileges leaves the firewall as it was too.
+void check_writable(const config::Config& c) {
+  const auto& d = c.dnsmasq;
+  if (::access(d.conf_dir.c_str(), F_OK) != 0)
+    throw Error(Exit::unavailable, "dnsmasq's conf-dir " + d.conf_dir + " does not exist",
+                "is dnsmasq installed? Or set dnsmasq.conf_dir");
+  for (const auto& dir : {d.conf_dir, ::access(d.state_dir.c_str(), F_OK) == 0 ? d.state_dir
+                                                                             : util::dirname_of(d.state_dir)}) {
+    if (::access(dir.c_str(), W_OK) != 0) {
+      const int err = errno;
+      throw Error(err == EACCES || err == EROFS ? Exit::no_perm : Exit::cant_create,
+                  "cannot write " + dir + ": " + util::errno_text(err), err == EACCES ? kRootHint : "");
+    }
+  }
+}
+
+std::string count(size_t n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+size_t rule_count(const nft::Ruleset& rs) {
+  size_t n = 0;
+  for (const auto& c : rs.chains) n += c.rules.size();
+  return n;
+}
+
+/// Reloads dnsmasq after its files changed; a drop-in change needs a restart.
+void reload_dnsmasq(const config::Config& c, bool restart, Report& report) {
+  if (dnsmasq::running(c.dnsmasq.reload) == false) {
+    spdlog::warn("dnsmasq is not running: its files are in place and take effect when it starts");
+    report.lines.push_back("dnsmasq: not running, not reloaded");
+    return;
+  }
+  dnsmasq::refresh(c.dnsmasq.reload, restart ? dnsmasq::Refresh::restart : dnsmasq::Refresh::reload);
+  report.lines.push_back(restart ? "dnsmasq: restarted (its drop-in changed)"
+                                 : "dnsmasq: reloaded (SIGHUP: it re-reads the hosts files)");
+}
+
+std::string file_list(const dnsmasq::Plan& p) {
+  std::string s;
+  for (const auto& f : p.files) {
+    if (f.change == dnsmasq::Change::unchanged) continue;
+    const char* verb = f.change == dnsmasq::Change::create   ? "wrote "
+                       : f.change == dnsmasq::Change::update ? "updated "
+                                                             : "removed ";
+    s += (s.empty() ? "" : ", ") + std::string(verb) + f.path;
+  }
+  return s;
+}
+
+}  // namespace
+
+Effective resolve(const config::Config& c) {
+  const auto& net = c.network;
+  if (!interface_exists(net.iot_interface))
+    throw Error(Exit::unavailable, "interface " + net.iot_interface + " does not exist",
+                "check network.iot_interface in " + c.path);
+  const auto addrs = interface_ipv4(net.iot_interface);
+  Effective e{};
+  if (net.listen_address) {
+    e.listen_address = *net.listen_address;
+    bool found = false;
+    for (const auto& a : addrs) found = found || a.address == *net.listen_address;
+    if (!found)
+      throw Error(Exit::data, "network.listen_address " + net.listen_address->str() + " is not an address of " +
+                                  net.iot_interface + (addrs.empty() ? "" : " (it has " + addrs[0].address.str() + ")"));
+  } else if (!addrs.empty()) {
+    e.listen_address = addrs[0].address;
+  } else {
+    throw Error(Exit::unavailable, "interface " + net.iot_interface + " has no IPv4 address",
+                "give it one, or set network.listen_address");
+  }
+  e.subnet = net.subnet;
+  if (!e.subnet) {
+    for (const auto& a : addrs)
+      if (a.address == e.listen_address) e.subnet = a.subnet;
+  }
+  // The config alone cannot check these without a subnet; the interface's one is the truth.
+  if (e.subnet && !net.subnet) {
+    if (net.lease_range && !(e.subnet->contains(net.lease_range->first) && e.subnet->contains(net.lease_range->last)))
+      throw Error(Exit::data, "network.lease_range " + net.lease_range->str() + " is not inside " +
+                                  net.iot_interface + "'s network " + e.subnet->str());
+    for (const auto& b : c.buttons)
+      if (b.ip && !e.subnet->contains(*b.ip))
+        throw Error(Exit::data, b.ip_where.str() + ": address " + b.ip->str() + " of button '" + b.name +
+                                    "' is not inside " + net.iot_interface + "'s network " + e.subnet->str());
+  }
+  return e;
+}
+
+Plan plan_setup(const config::Config& c, const Effective& e) {
+  return {nft::build(c), dnsmasq::plan_setup(dnsmasq::render(c, e.listen_address))};
+}
+
+Report apply_setup(const config::Config& c, const Plan& p) {
+  Report report;
+  if (p.files.any_change()) check_writable(c);
+
+  const auto want = nft::expected(p.ruleset);
+  const auto have = nft::read_table(p.ruleset.family, p.ruleset.table);
+  const std::string table = "table " + p.ruleset.family + " " + p.ruleset.table;
+  if (have && nft::differences(want, *have).empty()) {
+    report.lines.push_back("nftables: " + table + " is up to date");
+  } else {
+    nft::apply(p.ruleset);
+    report.changed = true;
+    report.lines.push_back("nftables: " + std::string(have ? "replaced " : "installed ") + table + " (" +
+                           count(p.ruleset.chains.size(), "chain") + ", " + count(rule_count(p.ruleset), "rule") + ")");
+  }
+
+  if (!p.files.any_change()) {
+    report.lines.push_back("dnsmasq: files are up to date");
+    return report;
+  }
+  dnsmasq::apply(p.files, c);
+  report.changed = true;
+  report.lines.push_back("dnsmasq: " + file_list(p.files));
+  reload_dnsmasq(c, p.files.dropin_changed, report);
+  return report;
+}
+
+Report teardown(const config::Config& c) {
+  Report report;
+  const auto files = dnsmasq::plan_teardown(c);
+  if (files.any_change()) check_writable(c);
+  if (nft::remove_table("inet", "dashctl")) {
+    report.changed = true;
+    report.lines.push_back("nftables: removed table inet dashctl");
+  } else {
+    report.lines.push_back("nftables: no table inet dashctl");
+  }
+  if (!files.any_change()) {
+    report.lines.push_back("dnsmasq: no dashctl files");
+    return report;
+  }
+  dnsmasq::apply(files, c);
+  report.changed = true;
+  report.lines.push_back("dnsmasq: " + file_list(files));
+  reload_dnsmasq(c, files.dropin_changed, report);
+  return report;
+}
+
+bool Status::ok() const {
+  if (!can_read_rules || !table_present || !table_differences.empty() || dnsmasq_running == false) return false;
+  for (const auto& f : files)
+    if (f.state != "current") return false;
+  return true;
+}
+
+Status status(const config::Config& c) {
+  Status s;
+  try {
+    const auto have = nft::read_table("inet", "dashctl");
+    s.table_present = have.has_value();
+    if (have) s.table_differences = nft::differences(nft::expected(nft::build(c)), *have);
+  } catch (const Error& e) {
+    if (e.code() != Exit::no_perm) throw;
+    s.can_read_rules = false;
+  }
+  try {
+    const auto e = resolve(c);
+    for (const auto& f : dnsmasq::plan_setup(dnsmasq::render(c, e.listen_address)).files) {
+      s.files.push_back({f.path, f.change == dnsmasq::Change::unchanged ? "current"
+                                 : f.change == dnsmasq::Change::create ? "missing"
+                                                                        : "stale"});
+    }
+  } catch (const Error& e) {
+    s.warnings.push_back(e.what());
+  }
+  s.dnsmasq_running = dnsmasq::running(c.dnsmasq.reload);
+  if (s.can_read_rules) {
+    for (const auto& d : nft::foreign_drops()) {
+      s.warnings.push_back("table " + d.family + " " + d.table + " chain " + d.chain + " drops by default on hook " +
+                           d.hook + ": it may drop what dashctl accepts (DHCP, DNS, the listener), and dashctl "
+                           "cannot undo another table's drop");
+    }
+  }
+  return s;
+}
+
+}  // namespace dashctl::plumbing

@@ -1,0 +1,65 @@
+#pragma once
+// The network plumbing as a whole: the nftables table and dnsmasq's files, planned from the
+// config, applied together, removed together, and inspected for `status`.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "dnsmasq/files.h"
+#include "nft/ruleset.h"
+
+namespace dashctl::plumbing {
+
+/// What the config means on this machine: the values the config may leave to the interface.
+struct Effective {
+  util::Ipv4 listen_address;
+  std::optional<util::Ipv4Prefix> subnet;
+};
+
+/// Resolves the listen address and subnet (from the interface where the config leaves them
+/// out) and checks the config's addresses against the real subnet. Throws util::Error:
+/// Exit::unavailable when the interface is missing or has no address, Exit::data when the
+/// lease range or a button's address is outside the interface's network.
+Effective resolve(const config::Config& c);
+
+struct Plan {
+  nft::Ruleset ruleset;
+  dnsmasq::Plan files;
+};
+
+/// What setup would do. Reads files; never writes.
+Plan plan_setup(const config::Config& c, const Effective& e);
+
+/// What happened, one line each, for the user.
+struct Report {
+  std::vector<std::string> lines;
+  bool changed = false;
+};
+
+/// Applies the plan: checks it can write dnsmasq's directories first, then replaces the
+/// table, writes the files that changed and reloads dnsmasq (a restart only when the
+/// drop-in changed). Skips whatever is already current.
+Report apply_setup(const config::Config& c, const Plan& p);
+
+/// Removes the table and dashctl's dnsmasq files, and reloads dnsmasq.
+Report teardown(const config::Config& c);
+
+/// The state for `status`.
+struct Status {
+  bool can_read_rules = true;         ///< false without CAP_NET_ADMIN
+  bool table_present = false;
+  std::vector<std::string> table_differences;  ///< empty and present: current
+  struct File {
+    std::string path;
+    std::string state;  ///< current, missing, stale, foreign
+  };
+  std::vector<File> files;
+  std::optional<bool> dnsmasq_running;
+  std::vector<std::string> warnings;  ///< e.g. another table's drop policy
+  bool ok() const;
+};
+Status status(const config::Config& c);
+
+}  // namespace dashctl::plumbing

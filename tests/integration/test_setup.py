@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""dashctl setup, teardown and status in the lab: the real kernel's nftables and real dnsmasq."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from labfixture import Dashctl, Lab, check, run_case  # noqa: E402
+
+ENDPOINT = "dash-button-na-aws-opf.amazon.com"
+
+
+def ok(p, what):
+    check(p.returncode == 0, f"{what} exited {p.returncode}:\n{p.stdout}{p.stderr}")
+    return p.stdout
+
+
+def table(lab):
+    return lab.exec("router", "nft", "-a", "list", "table", "inet", "dashctl").stdout
+
+
+def our_files(lab):
+    st = lab.state
+    return {p: os.path.exists(p) for p in (f"{st}/dnsmasq.d/dashctl.conf", f"{st}/dashctl/hosts",
+                                           f"{st}/dashctl/dhcp-hosts")}
+
+
+def case_setup_installs(repo):
+    with Lab(repo) as lab:
+        d = Dashctl(lab)
+        out = ok(d("setup"), "setup")
+        check("nftables: installed table inet dashctl" in out and "dnsmasq: restarted" in out, out)
+        rules = table(lab)
+        for want in ('iifname "br-iot" tcp dport 443 redirect to :1443', 'udp dport 53 redirect to :53',
+                     'ct state established,related accept', 'udp dport 67 accept', 'tcp dport 1443 accept',
+                     'meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited',
+                     'hook forward priority filter'):
+            check(want in rules, f"nft list table lacks {want!r}:\n{rules}")
+        check(all(our_files(lab).values()), f"files: {our_files(lab)}")
+        check(lab.file("dashctl/hosts").count(f"10.77.0.1 {ENDPOINT}\n") == 1, lab.file("dashctl/hosts"))
+        pid = lab.file("dnsmasq.pid").strip()
+        out = ok(d("setup"), "second setup")
+        check(out.strip() == "already up to date", f"second setup: {out}")
+        check(table(lab) == rules, "a second setup changed the table (handles differ)")
+        check(lab.file("dnsmasq.pid").strip() == pid, "a second setup restarted dnsmasq")
+        status = json.loads(ok(d("--json", "status"), "status"))
+        check(status["ok"] and status["nftables"]["current"] and status["dnsmasq"]["running"], f"{status}")
+        check([f["state"] for f in status["files"]] == ["current"] * 3, f"{status}")
+
+
+def listener(lab, seen, stop):
+    """A plain TCP listener on the listen port, in the router namespace: proof that the
+    button's port 443 lands there."""
+    code = ("import socket,sys\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+            "s.bind(('0.0.0.0',1443));s.listen(8);print('ready',flush=True);s.settimeout(20)\n"
+            "while True:\n c,a=s.accept();print(a[0],flush=True);c.close()\n")
+    p = subprocess.Popen(["ip", "netns", "exec", f"{lab.name}-router", "/usr/bin/python3", "-c", code],
+                         stdout=subprocess.PIPE, text=True)
+    check(p.stdout.readline().strip() == "ready", "the test's listener did not start")
+
+    def read():
+        for line in p.stdout:
+            seen.append(line.strip())
+    threading.Thread(target=read, daemon=True).start()
+    return p
+
+
+def case_button_reaches_listener(repo):
+    with Lab(repo) as lab:
+        d = Dashctl(lab)
+        ok(d("setup"), "setup")
+        seen = []
+        p = listener(lab, seen, None)
+        try:
+            press = lab.press("btn1", "--attempts", "1")[0]
+        finally:
+            p.terminate()
+            p.wait(timeout=5)
+        dns = [s for s in press["steps"] if s["step"] == "dns" and s["name"] == ENDPOINT][0]
+        check(dns["answer"] == ["10.77.0.1"], f"{ENDPOINT} did not resolve to the listen address: {dns}")
+        tcp = [s for s in press["steps"] if s["step"] == "tcp"][0]
+        check(tcp["to"] == "10.77.0.1:443" and tcp["outcome"] in ("closed", "reset"), f"TCP: {tcp}")
+        check(seen == [press["ip"]], f"the listener on 1443 saw {seen}, not {press['ip']}")
+
+
+def case_force_dns(repo):
+    with Lab(repo) as lab:
+        d = Dashctl(lab)
+        ok(d("setup"), "setup")
+        # A hard-coded resolver (the LAN host runs none): the router answers anyway.
+        press = lab.press("btn1", "--resolver", "10.78.0.2", "--attempts", "1")[0]
+        dns = [s for s in press["steps"] if s["step"] == "dns" and s["name"] == ENDPOINT][0]
+        check(dns["answer"] == ["10.77.0.1"], f"force_dns: {dns}")
+        d.write_config("force_dns = false")
+        ok(d("setup"), "setup without force_dns")
+        press = lab.press("btn1", "--resolver", "10.78.0.2", "--attempts", "1")[0]
+        dns = [s for s in press["steps"] if s["step"] == "dns" and s["name"] == ENDPOINT][0]
+        check(dns["answer"] == [] and press["outcome"] == "no-address", f"without force_dns: {dns}")
+
+
+def probe(lab, button, proto, addr, port):
+    """From a button: (outcome, seconds) of one TCP connect or UDP exchange."""
+    code = f"""
+import socket, time, json
+t = time.monotonic()
+s = socket.socket(socket.AF_INET, socket.SOCK_{'STREAM' if proto == 'tcp' else 'DGRAM'})
+s.settimeout(5)
+try:
+    s.connect(({addr!r}, {port}))
+    if {proto == 'udp'!r}:
+        s.send(b'x'); s.recv(16)
+    r = 'open'
+except ConnectionRefusedError: r = 'refused'
+except socket.timeout: r = 'timeout'
+except OSError as e: r = 'unreachable' if e.errno in (113, 101) else 'error %d' % e.errno
+print(json.dumps([r, time.monotonic() - t]))
+"""
+    p = lab.exec(button, "/usr/bin/python3", "-c", code, timeout=20)
+    return tuple(json.loads(p.stdout))
+
+
+def case_isolation(repo):
+    with Lab(repo) as lab:
+        d = Dashctl(lab)
+        lab.wake("btn1")
+        tcp_before = probe(lab, "btn1", "tcp", "10.78.0.2", 7)
+        check(tcp_before[0] == "open", f"without dashctl the LAN host is reachable: {tcp_before}")
+        ok(d("setup"), "setup")
+        for proto in ("tcp", "udp"):
+            outcome, seconds = probe(lab, "btn1", proto, "10.78.0.2", 7)
+            check(outcome in ("refused", "unreachable") and seconds < 1.0,
+                  f"{proto} to the LAN host: {outcome} after {seconds:.2f} s (wanted a fast reject)")
+        # To the router itself, anything but DHCP, DNS and the listener is rejected too.
+        outcome, seconds = probe(lab, "btn1", "tcp", "10.77.0.1", 1883)
+        check(outcome == "refused" and seconds < 1.0, f"TCP to the router's broker: {outcome}")
+        check(lab.file("lan.log").count("10.77.") == 1, f"the LAN host heard from the button: {lab.file('lan.log')}")
+        lab.sleep("btn1")
+
+
+def case_static_lease(repo):
+    with Lab(repo) as lab:
+        d = Dashctl(lab)
+        ok(d("setup"), "setup")
+        first = lab.press("btn1", "--attempts", "1")[0]
+        check(first["ip"] != "10.77.0.201", "already had the address")
+        ok(d("button", "add", "btn1", "--mac", lab.env["MAC_BTN1"], "--ip", "10.77.0.201"), "button add")
+        out = ok(d("setup"), "setup after adding a button")
+        check("updated" in out and "reloaded (SIGHUP" in out, f"setup: {out}")
+        check(f"{lab.env['MAC_BTN1']},10.77.0.201,btn1" in lab.file("dashctl/dhcp-hosts"), lab.file("dashctl/dhcp-hosts"))
+        press = lab.press("btn1", "--attempts", "1")[0]
+        check(press["ip"] == "10.77.0.201", f"the button did not get its static address: {press}")
+
+
+def case_teardown(repo):
+    with Lab(repo) as lab:
+        d = Dashctl(lab)
+        ok(d("setup"), "setup")
+        out = ok(d("teardown"), "teardown")
+        check("removed table inet dashctl" in out, out)
+        check("dashctl" not in lab.exec("router", "nft", "list", "tables").stdout, "the table is still there")
+        check(not any(our_files(lab).values()), f"files left: {our_files(lab)}")
+        check(os.path.exists(d.config), "teardown removed the config")
+        pid = lab.file("dnsmasq.pid").strip()
+        check(pid and os.path.exists(f"/proc/{pid}"), "dnsmasq is not running after teardown")
+        out = ok(d("teardown"), "second teardown")
+        check(out.strip() == "nothing to remove", out)
+        # The press is back to a plain network.
+        check(lab.press("btn1", "--attempts", "1")[0]["outcome"] == "refused", "teardown left the redirect")
+
+
+def case_dry_run(repo):
+    with Lab(repo) as lab:
+        d = Dashctl(lab)
+        before = (lab.exec("router", "nft", "list", "ruleset").stdout, our_files(lab))
+        out = ok(d("setup", "--dry-run"), "setup --dry-run")
+        check((lab.exec("router", "nft", "list", "ruleset").stdout, our_files(lab)) == before, "--dry-run changed something")
+        check("+++ " in out and "dashctl.conf" in out, f"no file diffs: {out}")
+        p = subprocess.run(["ip", "netns", "exec", f"{lab.name}-router", "nft", "-c", "-f", "-"], input=out,
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 0, f"nft -c -f - rejects the dry run: {p.stderr}")
+
+
+def case_encoding_matches_nft(repo):
+    """nft's own encoding of our text equals our libnftnl encoding, rule for rule."""
+    with Lab(repo) as lab:
+        d = Dashctl(lab, extra_network='forward_allow = [{ to = "10.78.0.5", proto = "tcp", port = 8123 }]')
+        text = ok(d("setup", "--dry-run"), "setup --dry-run")
+        p = subprocess.run(["ip", "netns", "exec", f"{lab.name}-router", "nft", "-f", "-"], input=text,
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 0, f"nft -f: {p.stderr}")
+        status = json.loads(ok(d("--json", "status"), "status"))
+        check(status["nftables"]["present"] and status["nftables"]["current"],
+              f"dashctl reads nft's table as different: {status['nftables']}")
+
+
+def case_unprivileged(repo):
+    with Lab(repo) as lab:
+        d = Dashctl(lab)
+        os.chmod(lab.state, 0o755)
+        p = d("setup", user=65534)
+        check(p.returncode == 77, f"setup as nobody exited {p.returncode}: {p.stderr}")
+        check(p.stderr.startswith("dashctl: setup: ") and "hint:" in p.stderr, p.stderr)
+        check("dashctl" not in lab.exec("router", "nft", "list", "tables").stdout, "a table appeared")
+        check(not any(our_files(lab).values()), f"files appeared: {our_files(lab)}")
+        # The firewall alone, with files writable: the kernel's refusal, tied to its command.
+        for sub in ("dnsmasq.d", "dashctl"):
+            os.chmod(os.path.join(lab.state, sub), 0o777)
+        p = d("setup", user=65534)
+        check(p.returncode == 77 and "Operation not permitted" in p.stderr, f"{p.returncode}: {p.stderr}")
+        check(not any(our_files(lab).values()), f"files written after the firewall failed: {our_files(lab)}")
+        p = d("status", user=65534)
+        check(p.returncode == 0 and "needs root" in p.stdout, f"status as nobody: {p.stdout}{p.stderr}")
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+if __name__ == "__main__":
+    sys.exit(run_case(CASES, sys.argv))
