@@ -216,6 +216,30 @@ def case_unprivileged(repo):
         check(p.returncode == 0 and "needs root" in p.stdout, f"status as nobody: {p.stdout}{p.stderr}")
 
 
+def case_kernel_errors(repo):
+    """A refused batch changes nothing, and its error names the command the kernel refused."""
+    with Lab(repo) as lab:
+        for mode, want in (("bad-chain", "adding chain forward: "), ("bad-rule", "adding rule to chain input (iifname \"br-iot\" tcp dport 443 redirect to :1443): ")):
+            p = lab.exec("router", os.environ["NFT_PROBE"], mode)
+            check(p.returncode == 71 and p.stdout.startswith(want), f"{mode}: {p.returncode} {p.stdout}{p.stderr}")
+            check("dashctl_probe" not in lab.exec("router", "nft", "list", "tables").stdout,
+                  f"{mode}: half a table was left")
+
+
+def case_foreign_drop(repo):
+    """Another table whose input chain drops by default: status says so."""
+    with Lab(repo) as lab:
+        d = Dashctl(lab)
+        ok(d("setup"), "setup")
+        p = subprocess.run(["ip", "netns", "exec", f"{lab.name}-router", "nft", "-f", "-"], capture_output=True,
+                           text=True, timeout=30,
+                           input="table inet fw {\n chain input {\n  type filter hook input priority 10; policy drop;\n }\n}\n")
+        check(p.returncode == 0, p.stderr)
+        out = ok(d("status"), "status")
+        check("warning:  table inet fw chain input drops by default on hook input" in out, out)
+        check(json.loads(ok(d("--json", "status"), "status --json"))["ok"] is True, "a warning is not a failure")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
