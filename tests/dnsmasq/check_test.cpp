@@ -1,6 +1,7 @@
 // The drop-in is checked by the real dnsmasq before it is installed.
 
 #include <catch2/catch.hpp>
+
 #include <filesystem>
 
 #include "dnsmasq/files.h"

@@ -1,15 +1,15 @@
 // Telling dnsmasq: by pid file against real processes this test starts (and ends, by
 // pid), by systemctl through a stand-in in PATH, and by a command.
 
-#include "dnsmasq/control.h"
+#include <catch2/catch.hpp>
 
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <functional>
 
+#include "dnsmasq/control.h"
 #include "dnsmasq/files.h"
 #include "dnsmasq/processes.h"
 #include "support/tmpdir.h"
@@ -100,6 +100,7 @@ TEST_CASE("reload by pid file sends SIGHUP to the process the file names") {
   TempDir dir;
   const auto pidfile = dir / "dnsmasq.pid", log = dir / "hups";
   const pid_t pid = spawn({"/usr/bin/python3", "-c", kHupCounter, pidfile, log});
+  const Ender ender{pid};
   REQUIRE(eventually([&] { return pid_in(pidfile) == pid; }));
 
   CHECK(running(by_pidfile(pidfile)) == true);
@@ -154,12 +155,14 @@ TEST_CASE("restart by pid file replaces dnsmasq with a new one started the same 
   CHECK(reap(starter) == 0);  // dnsmasq's first process exits once the daemon runs
   REQUIRE(eventually([&] { return pid_in(pidfile).has_value(); }));
   const pid_t old = *pid_in(pidfile);
+  const Ender old_ender{old};
   CHECK(running(by_pidfile(pidfile)) == true);
 
   refresh(by_pidfile(pidfile), Refresh::restart);
 
   const auto fresh = pid_in(pidfile);
   REQUIRE(fresh.has_value());
+  const Ender fresh_ender{*fresh};
   CHECK(*fresh != old);
   CHECK(::kill(*fresh, 0) == 0);
   CHECK(reap(old) != -1);  // the old one has exited
@@ -179,20 +182,19 @@ TEST_CASE("restart by pid file replaces dnsmasq with a new one started the same 
     CHECK(reap(*fresh) != -1);
     CHECK(running(by_pidfile(pidfile)) == false);
   }
-  end(*fresh);
 }
 
 TEST_CASE("restart by pid file refuses a process that is not dnsmasq") {
   TempDir dir;
   const auto pidfile = dir / "dnsmasq.pid";
   const pid_t sleeper = spawn({"/bin/sleep", "30"});
+  const Ender ender{sleeper};
   util::write_file_atomic(pidfile, std::to_string(sleeper) + "\n");
   std::string message;
   CHECK(code_of([&] { refresh(by_pidfile(pidfile), Refresh::restart); }, &message) ==
         util::Exit::unavailable);
   CHECK(message.find("not dnsmasq; refusing to restart it") != std::string::npos);
   CHECK(::waitpid(sleeper, nullptr, WNOHANG) == 0);  // untouched
-  end(sleeper);
 }
 
 TEST_CASE("a reload command gets 'reload' or 'restart' as its last argument") {

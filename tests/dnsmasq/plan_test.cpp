@@ -1,9 +1,11 @@
 // Planning against the disk, applying, tearing down, and the dry-run diff.
 
+#include <catch2/catch.hpp>
+
 #include <sys/stat.h>
 
-#include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
 
 #include "dnsmasq/files.h"
 #include "dnsmasq/sample.h"

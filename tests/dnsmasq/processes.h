@@ -49,6 +49,15 @@ inline void end(pid_t pid) {
   }
 }
 
+/// Ends a process when the test leaves its scope, even through a failed REQUIRE.
+struct Ender {
+  pid_t pid;
+  explicit Ender(pid_t p) : pid(p) {}
+  ~Ender() { end(pid); }
+  Ender(const Ender&) = delete;
+  Ender& operator=(const Ender&) = delete;
+};
+
 /// Polls (bounded) until `f` holds.
 template <class F>
 bool eventually(F f, std::chrono::milliseconds limit = 5s) {

@@ -1,8 +1,9 @@
 // What dnsmasq is given: the three files, byte for byte, and the values that must never
 // reach them.
 
-#include <algorithm>
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <functional>
 
 #include "dnsmasq/files.h"

@@ -1,17 +1,17 @@
 // The helper that runs dnsmasq --test, systemctl and reload commands: argv, captured
 // stderr, a deadline.
 
-#include "dnsmasq/run.h"
+#include <catch2/catch.hpp>
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
 #include "dnsmasq/processes.h"
+#include "dnsmasq/run.h"
 #include "util/error.h"
 
 using namespace dashctl;
