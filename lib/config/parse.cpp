@@ -642,7 +642,13 @@ void parse_dnsmasq(Ctx& ctx, const toml::table* t, Config& out) {
     if (auto p = absolute_path(ctx, *v, "dnsmasq.conf_dir")) d.conf_dir = *p;
   }
   if (const auto* v = f.string("state_dir")) {
-    if (auto p = absolute_path(ctx, *v, "dnsmasq.state_dir")) d.state_dir = *p;
+    // The path is written into dnsmasq's drop-in, whose syntax has no quoting.
+    if (v->get().find_first_of(" \t,#\"'\\") != std::string::npos)
+      ctx.error(*v, "dnsmasq.state_dir cannot contain spaces, ',', '#', quotes or backslashes (dnsmasq's syntax)");
+    else if (auto p = absolute_path(ctx, *v, "dnsmasq.state_dir"))
+      d.state_dir = *p;
+    if (d.state_dir == d.conf_dir)
+      ctx.error(*v, "dnsmasq.state_dir must differ from conf_dir: dnsmasq would read the hosts files as config");
   }
   if (const auto* n = f.take("reload")) {
     const char* how =

@@ -63,8 +63,11 @@ toml::table render_action(const Action& action) {
 /// One value in TOML syntax; toml++ does the quoting and escaping.
 template <typename Node>
 std::string toml_text(const Node& node) {
+  // Basic "double-quoted" strings, as people write them and the manual shows them.
+  constexpr auto flags = toml::toml_formatter::default_flags & ~toml::format_flags::allow_literal_strings &
+                         ~toml::format_flags::allow_multi_line_strings;
   std::ostringstream out;
-  out << toml::toml_formatter(node);
+  out << toml::toml_formatter(node, flags);
   return out.str();
 }
 

@@ -240,6 +240,33 @@ def case_foreign_drop(repo):
         check(json.loads(ok(d("--json", "status"), "status --json"))["ok"] is True, "a warning is not a failure")
 
 
+def case_first_setup(repo):
+    """First-time flags write a starter config, then set up from it."""
+    with Lab(repo) as lab:
+        st = lab.state
+        etc = os.path.join(st, "first")
+        os.makedirs(etc)
+        config = os.path.join(etc, "dashctl.toml")
+        dashctl = os.environ["DASHCTL"]
+        run = lambda *a: lab.exec("router", dashctl, "-c", config, *a)  # noqa: E731
+        flags = ["--iot-interface", "br-iot", "--lease-range", "10.77.0.200-10.77.0.249",
+                 "--conf-dir", f"{st}/dnsmasq.d", "--state-dir", f"{st}/dashctl", "--reload", f"pidfile:{st}/dnsmasq.pid"]
+        p = run("setup", "--iot-interface", "br/iot", *flags[2:])
+        check(p.returncode == 64 and "interface names cannot contain" in p.stderr, f"bad flag: {p.returncode} {p.stderr}")
+        check(not os.path.exists(config), "a bad flag left a config behind")
+        p = run("setup", *flags)
+        out = ok(p, "first setup")
+        check(out.startswith(f"config: wrote {config}\n") and "installed table inet dashctl" in out, out)
+        check(ok(run("config", "check"), "config check").startswith(f"{config}: OK"), "the starter config is not valid")
+        text = open(config).read()
+        check('iot_interface = "br-iot"' in text and 'lease_range = "10.77.0.200-10.77.0.249"' in text, text)
+        p = run("setup", *flags)
+        check(p.returncode == 64 and "exists already" in p.stderr, f"flags over an existing config: {p.stderr}")
+        check(ok(run("setup"), "setup").strip() == "already up to date", "second setup")
+        p = lab.exec("router", dashctl, "-c", os.path.join(etc, "none.toml"), "setup")
+        check(p.returncode == 66 and "dashctl setup --iot-interface" in p.stderr, f"no config: {p.stderr}")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
