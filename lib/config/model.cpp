@@ -1,6 +1,7 @@
 #include "config/model.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace dashctl::config {
 
@@ -29,6 +30,15 @@ std::vector<std::string> Config::button_names() const {
   std::vector<std::string> names;
   for (const auto& b : buttons) names.push_back(b.name);
   return names;
+}
+
+std::string default_control_socket() {
+  const char* dir = std::getenv("RUNTIME_DIRECTORY");  // systemd: RuntimeDirectory=dashctl
+  if (dir && *dir == '/') {
+    std::string d = dir;
+    return d.substr(0, d.find(':')) + "/control.sock";  // several directories are ':'-separated
+  }
+  return "/run/dashctl/control.sock";
 }
 
 const std::vector<std::string>& default_hostnames() {

@@ -103,6 +103,7 @@ struct Reload {
 struct Dnsmasq {
   std::string conf_dir = "/etc/dnsmasq.d";
   std::string state_dir = "/var/lib/dashctl";
+  std::string leases_file = "/var/lib/misc/dnsmasq.leases";  ///< dnsmasq's lease database
   Reload reload;
 };
 
@@ -121,6 +122,17 @@ struct Mqtt {
   std::string discovery_prefix = "homeassistant";
 };
 
+/// `dashctl run`.
+struct Daemon {
+  std::string control_socket;  ///< default: $RUNTIME_DIRECTORY/control.sock, else /run/dashctl/control.sock
+  size_t max_connections = 256;                        ///< concurrent connections to the listener
+  std::chrono::milliseconds connection_timeout = 2s;   ///< a connection's deadline
+  std::chrono::milliseconds shutdown_grace = 5s;       ///< for running actions on SIGTERM
+};
+
+/// The control socket's default: systemd's RuntimeDirectory= when set, else /run/dashctl.
+std::string default_control_socket();
+
 struct Config {
   std::string path;         ///< the main file
   std::string buttons_dir;  ///< <dir of path>/buttons.d
@@ -128,6 +140,7 @@ struct Config {
   Intercept intercept;
   Dnsmasq dnsmasq;
   std::optional<Mqtt> mqtt;  ///< absent: no [mqtt] section, no MQTT
+  Daemon daemon;
   std::vector<Button> buttons;
 
   const Button* find_button(std::string_view name) const;

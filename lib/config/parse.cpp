@@ -636,7 +636,7 @@ void parse_intercept(Ctx& ctx, const toml::table* t, Config& out) {
 
 void parse_dnsmasq(Ctx& ctx, const toml::table* t, Config& out) {
   if (!t) return;
-  Fields f(ctx, *t, "dnsmasq", {"conf_dir", "state_dir", "reload"});
+  Fields f(ctx, *t, "dnsmasq", {"conf_dir", "state_dir", "leases_file", "reload"});
   auto& d = out.dnsmasq;
   if (const auto* v = f.string("conf_dir")) {
     if (auto p = absolute_path(ctx, *v, "dnsmasq.conf_dir")) d.conf_dir = *p;
@@ -649,6 +649,9 @@ void parse_dnsmasq(Ctx& ctx, const toml::table* t, Config& out) {
       d.state_dir = *p;
     if (d.state_dir == d.conf_dir)
       ctx.error(*v, "dnsmasq.state_dir must differ from conf_dir: dnsmasq would read the hosts files as config");
+  }
+  if (const auto* v = f.string("leases_file")) {
+    if (auto p = absolute_path(ctx, *v, "dnsmasq.leases_file")) d.leases_file = *p;
   }
   if (const auto* n = f.take("reload")) {
     const char* how =
@@ -757,6 +760,33 @@ void parse_mqtt(Ctx& ctx, const toml::table* t, Config& out) {
   out.mqtt = std::move(m);
 }
 
+void parse_daemon(Ctx& ctx, const toml::table* t, Config& out) {
+  out.daemon.control_socket = default_control_socket();
+  if (!t) return;
+  Fields f(ctx, *t, "daemon", {"control_socket", "max_connections", "connection_timeout", "shutdown_grace"});
+  auto& d = out.daemon;
+  if (const auto* v = f.string("control_socket")) {
+    // sun_path holds 108 bytes with its terminating NUL.
+    if (auto p = absolute_path(ctx, *v, "daemon.control_socket"); p && p->size() < 108)
+      d.control_socket = *p;
+    else if (p)
+      ctx.error(*v, "daemon.control_socket is longer than a unix socket path can be (107 bytes)");
+  }
+  if (const auto* v = f.integer("max_connections")) {
+    if (v->get() < 1 || v->get() > 65535)
+      ctx.error(*v, "daemon.max_connections must be 1 to 65535");
+    else
+      d.max_connections = static_cast<size_t>(v->get());
+  }
+  if (const auto* v = f.string("connection_timeout")) {
+    if (auto ms = duration_value(ctx, *v, "daemon.connection_timeout", 100ms, 1min)) d.connection_timeout = *ms;
+  }
+  if (const auto* v = f.string("shutdown_grace")) {
+    if (auto ms = duration_value(ctx, *v, "daemon.shutdown_grace", 0ms, 1min)) d.shutdown_grace = *ms;
+  }
+  f.reject_unknown();
+}
+
 /// Parses text into a table, or reports the syntax error.
 std::optional<toml::table> parse_toml(Ctx& ctx, std::string_view text) {
   try {
@@ -773,13 +803,15 @@ void parse_main(std::string_view text, const std::string& file, Config& out,
                 std::vector<Diagnostic>& problems) {
   Ctx ctx{file, problems};
   out.intercept.hostnames = default_hostnames();
+  out.daemon.control_socket = default_control_socket();
   const auto root = parse_toml(ctx, text);
   if (!root) return;
-  Fields f(ctx, *root, "", {"network", "intercept", "dnsmasq", "mqtt", "button"});
+  Fields f(ctx, *root, "", {"network", "intercept", "dnsmasq", "mqtt", "daemon", "button"});
   parse_network(ctx, f.table("network"), out);
   parse_intercept(ctx, f.table("intercept"), out);
   parse_dnsmasq(ctx, f.table("dnsmasq"), out);
   parse_mqtt(ctx, f.table("mqtt"), out);
+  parse_daemon(ctx, f.table("daemon"), out);
   if (const auto* buttons = f.array("button")) {
     for (size_t i = 0; i < buttons->size(); ++i) parse_inline_button(ctx, (*buttons)[i], i, out);
   }

@@ -161,6 +161,8 @@ TEST_CASE("every validation rule reports its problem at its place") {
        "dnsmasq.state_dir cannot contain spaces"},
       {"state_dir is conf_dir", kNet + "[dnsmasq]\nconf_dir = \"/etc/d\"\nstate_dir = \"/etc/d\"\n", "\"/etc/d\"",
        "must differ from conf_dir", "state_dir"},
+      {"daemon limits", kNet + "[daemon]\nmax_connections = 0\n", "0\n", "daemon.max_connections must be 1 to 65535"},
+      {"daemon socket", kNet + "[daemon]\ncontrol_socket = \"run/x\"\n", "\"run/x\"", "must be an absolute path"},
       {"bad reload", kNet + "[dnsmasq]\nreload = \"killall\"\n", "\"killall\"", "dnsmasq.reload must be"},
       {"relative reload command", kNet + "[dnsmasq]\nreload = [\"pkill\", \"-HUP\", \"dnsmasq\"]\n", "\"pkill\"",
        "the program must be an absolute path"},
