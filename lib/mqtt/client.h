@@ -1,0 +1,73 @@
+#pragma once
+// An MQTT client on the daemon's one event loop: libmosquitto driven by Boost.Asio (its
+// socket watched for reads, and for writes while it wants to write; its housekeeping once
+// a second), reconnecting with back-off, with a last will and an availability topic, and a
+// bounded queue for what is published while the broker is away.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace dashctl::mqtt {
+
+struct Options {
+  std::string host = "localhost";
+  uint16_t port = 1883;
+  bool tls = false;  ///< mqtts: verify the broker against the system's CAs
+  std::string client_id;
+  std::string username, password;
+  std::chrono::seconds keepalive{30};
+  std::string availability_topic;  ///< "online" (retained) once connected; "offline" as the will and on stop()
+  size_t queue_limit = 1000;       ///< messages held while not connected; beyond it the oldest are dropped
+};
+
+struct Stats {
+  bool connected = false;
+  uint64_t published = 0;  ///< handed to the broker (QoS>0: acknowledged)
+  uint64_t queued = 0;     ///< waiting now
+  uint64_t dropped = 0;    ///< lost to the queue limit
+  uint64_t connects = 0;
+};
+
+using MessageHandler = std::function<void(const std::string& topic, const std::string& payload)>;
+
+class Client {
+ public:
+  Client(boost::asio::io_context& io, Options options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Starts connecting; never blocks. Connection failures are logged and retried with
+  /// back-off (1 s doubling to 60 s).
+  void start();
+
+  /// Publishes now if connected, else queues (bounded: overflow drops the oldest, counted
+  /// and logged). Nothing is lost within the bound: queued messages go out, in order, on
+  /// the next connection.
+  void publish(const std::string& topic, const std::string& payload, int qos, bool retain);
+
+  /// Subscribes now and again on every reconnection; `handler` runs on the event loop.
+  void subscribe(const std::string& topic, MessageHandler handler);
+
+  /// Called on the event loop after every (re)connection, after the subscriptions.
+  void on_connect(std::function<void()> handler);
+
+  /// Publishes "offline" to the availability topic, waits up to `grace` for what is in
+  /// flight, and disconnects. The client can be destroyed afterwards.
+  void stop(std::chrono::milliseconds grace);
+
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dashctl::mqtt
