@@ -23,6 +23,7 @@ using util::Exit;
 constexpr VerbSetup kVerbs[] = {
     setup_setup,  // setup and teardown
     setup_status,
+    setup_run,
     setup_button,
     setup_config,
     setup_version,

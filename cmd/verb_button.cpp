@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "config/load.h"
 #include "config/store.h"
+#include "daemon/daemon.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/net.h"
@@ -207,6 +208,19 @@ void setup_button(CLI::App& app, Globals& g, Action& action) {
     action = [&, name] {
       config::remove_button(g.config_path(), *name);
       std::printf("removed button %s\n", name->c_str());
+      return 0;
+    };
+  });
+
+  auto* test = button->add_subcommand("test", "Fire a button's actions now, without a press");
+  test->add_option("name", *name, "The button")->required()->type_name("NAME");
+  test->callback([&, name] {
+    action = [&, name] {
+      const auto c = load_config(g);
+      find(c, *name);
+      bool ok = true;
+      for (const auto& line : daemon::test_button(c, *name, ok)) std::printf("%s\n", line.c_str());
+      if (!ok) throw Error(Exit::unavailable, "button test: an action failed");
       return 0;
     };
   });

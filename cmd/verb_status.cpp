@@ -5,14 +5,68 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "daemon/control.h"
 #include "plumbing/plumbing.h"
 
 namespace dashctl::cmd {
 namespace {
 
+std::string seconds_text(int64_t s) {
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 7200) return std::to_string(s / 60) + "m";
+  if (s < 172800) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+void print_daemon(const std::optional<nlohmann::json>& d, const std::string& problem, const std::string& socket) {
+  if (!problem.empty()) {
+    std::printf("listener: %s\n", problem.c_str());
+    return;
+  }
+  if (!d) {
+    std::printf("listener: not running (nothing answers on %s; start 'dashctl run')\n", socket.c_str());
+    return;
+  }
+  const auto& k = (*d)["counters"];
+  std::printf("listener: up %s on %s, pid %d: %llu connections, %llu presses, %llu unknown\n",
+              seconds_text((*d)["uptime_s"].get<int64_t>()).c_str(), (*d)["listen"].get<std::string>().c_str(),
+              (*d)["pid"].get<int>(), k["connections"].get<unsigned long long>(), k["presses"].get<unsigned long long>(),
+              k["unknown"].get<unsigned long long>());
+  if (!(*d)["mqtt"].is_null()) {
+    const auto& m = (*d)["mqtt"];
+    std::printf("mqtt:     %s, %llu published, %llu queued, %llu dropped\n",
+                m["connected"].get<bool>() ? "connected" : "disconnected", m["published"].get<unsigned long long>(),
+                m["queued"].get<unsigned long long>(), m["dropped"].get<unsigned long long>());
+  }
+  std::vector<std::vector<std::string>> rows{{"BUTTON", "PRESSES", "LAST PRESS", "SOURCE", "FROM"}};
+  for (const auto& b : (*d)["buttons"]) {
+    const auto& last = b["last_press"];
+    rows.push_back({b["name"].get<std::string>(), std::to_string(b["presses"].get<unsigned long long>()),
+                    last.is_null() ? "-" : last["time"].get<std::string>(),
+                    last.is_null() ? "-" : last["source"].get<std::string>(),
+                    last.is_null() ? "-" : last["ip"].get<std::string>()});
+  }
+  std::printf("\n");
+  Globals plain;
+  plain.no_color = true;
+  print_table(plain, rows);
+  for (const auto& u : (*d)["unknown"]) {
+    std::printf("unknown:  %s%s, %llu sightings, last %s\n", u["ip"].get<std::string>().c_str(),
+                u["mac"].is_null() ? "" : (" (" + u["mac"].get<std::string>() + ")").c_str(),
+                u["sightings"].get<unsigned long long>(), u["last"]["time"].get<std::string>().c_str());
+  }
+}
+
 int run_status(const Globals& g) {
   const auto c = load_config(g);
   const auto s = plumbing::status(c);
+  std::optional<nlohmann::json> daemon;
+  std::string daemon_problem;
+  try {
+    if (auto answer = daemon::ask(c.daemon.control_socket, "status")) daemon = nlohmann::json::parse(*answer);
+  } catch (const std::exception& e) {
+    daemon_problem = e.what();
+  }
   if (g.json) {
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : s.files) files.push_back({{"path", f.path}, {"state", f.state}});
@@ -23,7 +77,9 @@ int run_status(const Globals& g) {
                       {"differences", s.table_differences}}},
         {"files", files},
         {"dnsmasq", {{"running", s.dnsmasq_running ? nlohmann::json(*s.dnsmasq_running) : nlohmann::json()}}},
-        {"warnings", s.warnings}};
+        {"warnings", s.warnings},
+        {"daemon", daemon ? *daemon : nlohmann::json()}};
+    if (!daemon_problem.empty()) j["daemon_error"] = daemon_problem;
     std::puts(j.dump(2).c_str());
     return 0;
   }
@@ -39,6 +95,7 @@ int run_status(const Globals& g) {
   for (size_t i = 0; i < s.files.size(); ++i)
     std::printf("%s%-8s %s\n", i == 0 ? "files:    " : "          ", s.files[i].state.c_str(), s.files[i].path.c_str());
   for (const auto& w : s.warnings) std::printf("warning:  %s\n", w.c_str());
+  print_daemon(daemon, daemon_problem, c.daemon.control_socket);
   return 0;
 }
 

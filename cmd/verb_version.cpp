@@ -15,6 +15,12 @@ namespace {
 
 std::vector<std::pair<std::string, std::string>> libraries() {
   return {
+      {"libnftnl", DASHCTL_LIBNFTNL_VERSION},
+      {"libmnl", DASHCTL_LIBMNL_VERSION},
+      {"libnl-route", DASHCTL_LIBNL_VERSION},
+      {"libmosquitto", DASHCTL_LIBMOSQUITTO_VERSION},
+      {"Boost", DASHCTL_BOOST_VERSION},
+      {"OpenSSL", DASHCTL_OPENSSL_VERSION},
       {"CLI11", CLI11_VERSION},
       {"toml++", fmt::format("{}.{}.{}", TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH)},
       {"spdlog", fmt::format("{}.{}.{}", SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH)},

@@ -23,6 +23,15 @@ _dashctl_buttons()
         sed -n 's/^    "name": "\([^"]*\)".*/\1/p'
 }
 
+# The network interfaces, for setup --iot-interface.
+_dashctl_interfaces()
+{
+    local n
+    for n in /sys/class/net/*; do
+        [[ -e $n ]] && printf '%s\n' "${n##*/}"
+    done
+}
+
 _dashctl()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -35,13 +44,36 @@ _dashctl()
         prev=${COMP_WORDS[COMP_CWORD - 2]}
     fi
 
+    # setup --reload takes pidfile:PATH or systemctl[:UNIT]; bash splits words at ':',
+    # so look at the word as typed, and offer only what follows its last ':'.
+    local line=${COMP_LINE:0:COMP_POINT} word before
+    word=${line##*[[:space:]]}
+    before=${line%"$word"}
+    before=${before%"${before##*[![:space:]]}"}
+    before=${before##*[[:space:]]}
+    if [[ $before == --reload || $word == --reload=* ]]; then
+        word=${word#--reload=}
+        COMPREPLY=($(compgen -W "systemctl systemctl:dnsmasq pidfile:/run/dnsmasq/dnsmasq.pid" -- "$word"))
+        [[ $word == *:* ]] && COMPREPLY=("${COMPREPLY[@]#"${word%"${word##*:}"}"}")
+        return
+    fi
+
     case $prev in
         -c | --config | --exec)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
-        --mac | --ip | --window | --mqtt | --webhook)
+        --conf-dir | --state-dir)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -d -- "$cur"))
+            return
+            ;;
+        --iot-interface)
+            COMPREPLY=($(compgen -W "$(_dashctl_interfaces)" -- "$cur"))
+            return
+            ;;
+        --mac | --ip | --window | --mqtt | --webhook | --listen | --subnet | --listen-port | --lease-range)
             return
             ;;
     esac
@@ -52,7 +84,9 @@ _dashctl()
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
         case $w in
-            -c | --config | --mac | --ip | --window | --mqtt | --exec | --webhook)
+            -c | --config | --mac | --ip | --window | --mqtt | --exec | --webhook | \
+                --iot-interface | --listen | --subnet | --listen-port | --lease-range | \
+                --conf-dir | --state-dir | --reload)
                 [[ ${COMP_WORDS[i + 1]} == = ]] && ((i++))
                 ((i++))
                 ;;
@@ -73,7 +107,11 @@ _dashctl()
     case $verb in
         "")
             opts+=" --version"
-            words="button config version help"
+            words="setup teardown status button config version help"
+            ;;
+        setup)
+            opts+=" --dry-run --iot-interface --listen --subnet --listen-port --lease-range"
+            opts+=" --mqtt --conf-dir --state-dir --reload"
             ;;
         button)
             case $sub in
@@ -87,7 +125,7 @@ _dashctl()
             ;;
         help)
             case $sub in
-                "") words="button config version help" ;;
+                "") words="setup teardown status button config version help" ;;
                 button) ((nargs == 0)) && words="list show add remove rename" ;;
                 config) ((nargs == 0)) && words="check" ;;
             esac

@@ -10,7 +10,8 @@ function __dashctl_args
             continue
         end
         switch $t
-            case -c --config --mac --ip --window --mqtt --exec --webhook
+            case -c --config --mac --ip --window --mqtt --exec --webhook \
+                --iot-interface --listen --subnet --listen-port --lease-range --conf-dir --state-dir --reload
                 set skip 1
             case '-*'
             case '*'
@@ -63,7 +64,17 @@ complete -c dashctl -l no-color -d 'No colour, even on a terminal'
 complete -c dashctl -s h -l help -d 'Print help and exit'
 complete -c dashctl -n '__dashctl_at' -l version -d 'Print the version and exit'
 
+# The network interfaces, for setup --iot-interface.
+function __dashctl_interfaces
+    for n in /sys/class/net/*
+        string replace -r '.*/' '' -- $n
+    end
+end
+
 # Verbs
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a setup -d "Install the firewall table and dnsmasq's files (needs root)"
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a teardown -d 'Remove what setup installed; keep the config (needs root)'
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a status -d 'Show whether the plumbing is in place and current'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a button -d 'List, show, add, remove and rename buttons'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a config -d 'Work with the config file'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a version -d 'Show the version and the libraries it was built with'
@@ -87,3 +98,16 @@ complete -c dashctl -n '__dashctl_in button add' -l webhook -x -d 'POST to a URL
 
 # config
 complete -c dashctl -n '__dashctl_at config; or __dashctl_at help config' -a check -d 'Validate the config and its file permissions'
+
+# setup
+set -l setup_in '__dashctl_in setup'
+complete -c dashctl -n $setup_in -l dry-run -d 'Print the ruleset and the file changes; change nothing'
+complete -c dashctl -n $setup_in -l iot-interface -x -a '(__dashctl_interfaces)' -d 'First setup: the interface the buttons are on'
+complete -c dashctl -n $setup_in -l listen -x -d "First setup: this host's address on it"
+complete -c dashctl -n $setup_in -l subnet -x -d 'First setup: the IoT network (NET/LEN)'
+complete -c dashctl -n $setup_in -l listen-port -x -d "First setup: the listener's port (1443)"
+complete -c dashctl -n $setup_in -l lease-range -x -d 'First setup: static leases for learned buttons (FIRST-LAST)'
+complete -c dashctl -n $setup_in -l mqtt -x -d 'First setup: the MQTT broker (URL)'
+complete -c dashctl -n $setup_in -l conf-dir -x -a '(__fish_complete_directories)' -d "First setup: dnsmasq's conf-dir"
+complete -c dashctl -n $setup_in -l state-dir -x -a '(__fish_complete_directories)' -d "First setup: where dashctl keeps dnsmasq's hosts files"
+complete -c dashctl -n $setup_in -l reload -x -a 'systemctl systemctl:dnsmasq pidfile:/run/dnsmasq/dnsmasq.pid' -d 'First setup: how to reload dnsmasq'

@@ -163,11 +163,13 @@ bool check_template(Ctx& ctx, const toml::value<std::string>& v, const std::stri
 
 std::optional<std::string> absolute_path(Ctx& ctx, const toml::value<std::string>& v,
                                          const std::string& name) {
-  const std::string& s = v.get();
+  std::string s = v.get();
   if (s.empty() || s.front() != '/' || has_control_chars(s)) {
     ctx.error(v, name + " must be an absolute path");
     return std::nullopt;
   }
+  // "/etc/dnsmasq.d/" and "/etc/dnsmasq.d" are one directory: compare and join them alike.
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
   return s;
 }
 

@@ -29,7 +29,7 @@ struct Options {
 
 struct Stats {
   bool connected = false;
-  uint64_t published = 0;  ///< handed to the broker (QoS>0: acknowledged)
+  uint64_t published = 0;  ///< publish() messages handed to the broker (QoS>0: acknowledged); not availability
   uint64_t queued = 0;     ///< waiting now
   uint64_t dropped = 0;    ///< lost to the queue limit
   uint64_t connects = 0;

@@ -3,12 +3,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
 #include "dnsmasq/control.h"
 #include "nft/kernel.h"
-#include "plumbing/interface.h"
+#include "util/interface.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -48,9 +49,10 @@ size_t rule_count(const nft::Ruleset& rs) {
 }
 
 /// Reloads dnsmasq after its files changed; a drop-in change needs a restart.
-void reload_dnsmasq(const config::Config& c, bool restart, Report& report) {
+void reload_dnsmasq(const config::Config& c, bool restart, bool removed, Report& report) {
   if (dnsmasq::running(c.dnsmasq.reload) == false) {
-    spdlog::warn("dnsmasq is not running: its files are in place and take effect when it starts");
+    spdlog::warn(removed ? "dnsmasq is not running, so there is nothing to reload"
+                         : "dnsmasq is not running: its files are in place and take effect when it starts");
     report.lines.push_back("dnsmasq: not running, not reloaded");
     return;
   }
@@ -75,10 +77,10 @@ std::string file_list(const dnsmasq::Plan& p) {
 
 Effective resolve(const config::Config& c) {
   const auto& net = c.network;
-  if (!interface_exists(net.iot_interface))
+  if (!util::interface_exists(net.iot_interface))
     throw Error(Exit::unavailable, "interface " + net.iot_interface + " does not exist",
                 "check network.iot_interface in " + c.path);
-  const auto addrs = interface_ipv4(net.iot_interface);
+  const auto addrs = util::interface_ipv4(net.iot_interface);
   Effective e{};
   if (net.listen_address) {
     e.listen_address = *net.listen_address;
@@ -118,6 +120,15 @@ Plan plan_setup(const config::Config& c, const Effective& e) {
 Report apply_setup(const config::Config& c, const Plan& p) {
   Report report;
   if (p.files.any_change()) check_writable(c);
+  // dnsmasq judges a new drop-in before anything changes, so a rejected one leaves the
+  // firewall as it was too. (apply() checks again before it writes.)
+  if (p.files.dropin_changed) {
+    if (const auto bin = dnsmasq::find_dnsmasq()) {
+      for (const auto& f : p.files.files)
+        if (f.path == dnsmasq::paths(c.dnsmasq).dropin && f.change != dnsmasq::Change::remove)
+          dnsmasq::check_dropin(*bin, f.new_content, std::filesystem::temp_directory_path().string(), f.path);
+    }
+  }
 
   const auto want = nft::expected(p.ruleset);
   const auto have = nft::read_table(p.ruleset.family, p.ruleset.table);
@@ -138,7 +149,7 @@ Report apply_setup(const config::Config& c, const Plan& p) {
   dnsmasq::apply(p.files, c);
   report.changed = true;
   report.lines.push_back("dnsmasq: " + file_list(p.files));
-  reload_dnsmasq(c, p.files.dropin_changed, report);
+  reload_dnsmasq(c, p.files.dropin_changed, false, report);
   return report;
 }
 
@@ -159,12 +170,13 @@ Report teardown(const config::Config& c) {
   dnsmasq::apply(files, c);
   report.changed = true;
   report.lines.push_back("dnsmasq: " + file_list(files));
-  reload_dnsmasq(c, files.dropin_changed, report);
+  reload_dnsmasq(c, files.dropin_changed, true, report);
   return report;
 }
 
 bool Status::ok() const {
-  if (!can_read_rules || !table_present || !table_differences.empty() || dnsmasq_running == false) return false;
+  if (!can_read_rules || !files_checked || !table_present || !table_differences.empty() || dnsmasq_running == false)
+    return false;
   for (const auto& f : files)
     if (f.state != "current") return false;
   return true;
@@ -187,6 +199,7 @@ Status status(const config::Config& c) {
                                  : f.change == dnsmasq::Change::create ? "missing"
                                                                         : "stale"});
     }
+    s.files_checked = true;
   } catch (const Error& e) {
     s.warnings.push_back(e.what());
   }

@@ -56,6 +56,7 @@ struct Status {
     std::string state;  ///< current, missing, stale, foreign
   };
   std::vector<File> files;
+  bool files_checked = false;  ///< false: the files could not be compared (see warnings)
   std::optional<bool> dnsmasq_running;
   std::vector<std::string> warnings;  ///< e.g. another table's drop policy
   bool ok() const;

@@ -4,6 +4,7 @@
 // into presses: one press, one event. Pure: time is passed in, so tests use a fake clock.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -56,6 +57,9 @@ struct UnknownDevice {
 
 class Tracker {
  public:
+  /// At most this many unknown devices are remembered; the least recently seen makes room.
+  static constexpr std::size_t max_unknown_devices = 1024;
+
   /// Records a sighting of a known button. The first sighting starts a press (returned:
   /// fire the actions now); sightings less than `window` after the start of the current
   /// press join it (counted; nullopt). Each button has its own window.

@@ -6,12 +6,12 @@
 
 #include "util/net.h"
 
-namespace dashctl::plumbing {
+namespace dashctl::util {
 
 /// An interface's first IPv4 address and its network.
 struct InterfaceAddress {
-  util::Ipv4 address;
-  util::Ipv4Prefix subnet;
+  Ipv4 address;
+  Ipv4Prefix subnet;
 };
 
 /// Whether the interface exists in this network namespace.
@@ -20,4 +20,4 @@ bool interface_exists(const std::string& name);
 /// The interface's IPv4 addresses, first one first; empty when it has none (or does not exist).
 std::vector<InterfaceAddress> interface_ipv4(const std::string& name);
 
-}  // namespace dashctl::plumbing
+}  // namespace dashctl::util

@@ -1,4 +1,4 @@
-#include "plumbing/interface.h"
+#include "util/interface.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -12,7 +12,7 @@
 
 #include "util/error.h"
 
-namespace dashctl::plumbing {
+namespace dashctl::util {
 
 bool interface_exists(const std::string& name) { return ::if_nametoindex(name.c_str()) != 0; }
 
@@ -33,4 +33,4 @@ std::vector<InterfaceAddress> interface_ipv4(const std::string& name) {
   return out;
 }
 
-}  // namespace dashctl::plumbing
+}  // namespace dashctl::util

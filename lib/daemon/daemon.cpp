@@ -1,0 +1,611 @@
+#include "daemon/daemon.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actions/actions.h"
+#include "config/load.h"
+#include "daemon/control.h"
+#include "mqtt/client.h"
+#include "mqtt/topics.h"
+#include "netlink/neighbour.h"
+#include "press/identify.h"
+#include "press/press.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/interface.h"
+
+namespace dashctl::daemon {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
+using util::Error;
+using util::Exit;
+using namespace std::chrono_literals;
+
+/// An unknown device is logged and published once per this long.
+constexpr auto kUnknownWindow = 10s;
+/// What the listener reads of a connection before it closes it: the ClientHello.
+constexpr size_t kFirstBytes = 1024;
+
+/// sd_notify(3), without libsystemd: one datagram to $NOTIFY_SOCKET.
+void notify_systemd(const std::string& state) {
+  const char* env = std::getenv("NOTIFY_SOCKET");
+  if (!env || !*env) return;
+  std::string path = env;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return;
+  if (path[0] == '@') path[0] = '\0';  // an abstract socket
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&addr),
+           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size()));
+  ::close(fd);
+}
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  const auto secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+nlohmann::json sighting_json(const press::Sighting& s) {
+  return {{"source", press::source_name(s.source)},
+          {"ip", s.ip.str()},
+          {"mac", s.mac ? nlohmann::json(s.mac->str()) : nlohmann::json()},
+          {"time", iso_time(s.wall)}};
+}
+
+mqtt::Options mqtt_options(const config::Mqtt& m) {
+  mqtt::Options o;
+  o.host = m.host;
+  o.port = m.port;
+  o.tls = m.tls;
+  o.client_id = m.client_id;
+  o.username = m.username;
+  o.password = m.password;
+  o.availability_topic = mqtt::availability_topic(m);
+  o.queue_limit = m.queue_limit;
+  return o;
+}
+
+bool same_broker(const config::Mqtt& a, const config::Mqtt& b) {
+  return a.url == b.url && a.client_id == b.client_id && a.username == b.username && a.password == b.password &&
+         a.topic_prefix == b.topic_prefix && a.queue_limit == b.queue_limit;
+}
+
+/// The listen address: the config's, else the IoT interface's first IPv4.
+util::Ipv4 listen_address(const config::Config& c) {
+  if (c.network.listen_address) return *c.network.listen_address;
+  const auto addrs = util::interface_ipv4(c.network.iot_interface);
+  if (addrs.empty())
+    throw Error(Exit::unavailable, "interface " + c.network.iot_interface + " has no IPv4 address to listen on",
+                "set network.listen_address, or give the interface an address");
+  return addrs.front().address;
+}
+
+struct Counters {
+  uint64_t connections = 0;
+  uint64_t busy = 0;  ///< closed at once: max_connections were open
+  uint64_t sightings = 0;
+  uint64_t presses = 0;
+  uint64_t unknown = 0;
+  uint64_t actions_ok = 0;
+  uint64_t actions_failed = 0;
+};
+
+class Daemon {
+ public:
+  Daemon(std::string path, config::Config config)
+      : path_(std::move(path)),
+        config_(std::move(config)),
+        identifier_(netlink::neighbour_mac, util::read_file),
+        signals_(io_, SIGHUP, SIGTERM, SIGINT),
+        started_(std::chrono::system_clock::now()),
+        started_steady_(std::chrono::steady_clock::now()) {}
+
+  int run() {
+    start_listener();
+    start_control();
+    start_mqtt();
+    wait_for_signal();
+    spdlog::info("listening on {}:{} for {} button{}; control socket {}", listen_ip_.str(), listen_port_,
+                 config_.buttons.size(), config_.buttons.size() == 1 ? "" : "s", config_.daemon.control_socket);
+    notify_systemd("READY=1\nSTATUS=listening on " + listen_ip_.str() + ":" + std::to_string(listen_port_));
+    io_.run();
+    if (mqtt_) mqtt_->stop(1s);
+    ::unlink(config_.daemon.control_socket.c_str());
+    spdlog::info("stopped");
+    return 0;
+  }
+
+ private:
+  // ---- the listener ----------------------------------------------------------------------
+
+  tcp::acceptor bind(util::Ipv4 ip, uint16_t port) {
+    const tcp::endpoint ep(asio::ip::address_v4(ip.value), port);
+    tcp::acceptor a(io_);
+    boost::system::error_code ec;
+    a.open(ep.protocol(), ec);
+    if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      const Exit code = ec == asio::error::access_denied ? Exit::no_perm : Exit::unavailable;
+      throw Error(code, "listening on " + ip.str() + ":" + std::to_string(port) + ": " + ec.message(),
+                  ec == asio::error::address_in_use ? "is another 'dashctl run' running?" : "");
+    }
+    return a;
+  }
+
+  void start_listener() {
+    listen_ip_ = listen_address(config_);
+    listen_port_ = config_.network.listen_port;
+    acceptor_.emplace(bind(listen_ip_, listen_port_));
+    accept();
+  }
+
+  void accept() {
+    acceptor_->async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor_ || !acceptor_->is_open()) return;
+      if (ec) {
+        // Out of descriptors (a flood): pause briefly rather than spin on the error.
+        spdlog::warn("listener: accepting: {}", ec.message());
+        auto pause = std::make_shared<asio::steady_timer>(io_, 100ms);
+        pause->async_wait([this, pause](boost::system::error_code) {
+          if (acceptor_ && acceptor_->is_open()) accept();
+        });
+        return;
+      }
+      on_connection(std::move(socket));
+      accept();
+    });
+  }
+
+  /// A connection is a sighting the moment it is accepted. Then the listener reads what
+  /// the client sends first (its TLS ClientHello, at most 1 KiB) and closes, so that an
+  /// idle client holds a place until its deadline at most, and at max_connections new
+  /// connections are closed at once.
+  void on_connection(tcp::socket socket) {
+    ++counters_.connections;
+    boost::system::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (!ec && remote.address().is_v4()) {
+      press::Sighting s;
+      s.source = press::Source::connect;
+      s.ip = util::Ipv4{remote.address().to_v4().to_uint()};
+      s.time = press::Clock::now();
+      s.wall = std::chrono::system_clock::now();
+      s.detail = "connection from " + s.ip.str() + ":" + std::to_string(remote.port());
+      sight(std::move(s));
+    }
+    if (open_connections_ >= config_.daemon.max_connections || stopping_) {
+      ++counters_.busy;
+      socket.close(ec);
+      return;
+    }
+    ++open_connections_;
+    struct Conn {
+      Conn(tcp::socket s, asio::io_context& io) : socket(std::move(s)), deadline(io) {}
+      tcp::socket socket;
+      asio::steady_timer deadline;
+      std::array<char, kFirstBytes> buf{};
+    };
+    auto conn = std::make_shared<Conn>(std::move(socket), io_);
+    conn->deadline.expires_after(config_.daemon.connection_timeout);
+    conn->deadline.async_wait([conn](boost::system::error_code e) {
+      if (!e) conn->socket.close(e);
+    });
+    conn->socket.async_read_some(asio::buffer(conn->buf), [this, conn](boost::system::error_code, size_t n) {
+      if (n >= 3) {
+        const bool tls = conn->buf[0] == 0x16 && conn->buf[1] == 0x03;
+        spdlog::debug("listener: {} bytes{}", n, tls ? ", a TLS handshake" : ", not TLS");
+      }
+      boost::system::error_code e;
+      conn->deadline.cancel();
+      conn->socket.close(e);
+      --open_connections_;
+    });
+  }
+
+  // ---- presses ---------------------------------------------------------------------------
+
+  void sight(press::Sighting s) {
+    ++counters_.sightings;
+    const auto id = identifier_.identify(config_, s.ip, s.mac);
+    s.mac = id.mac;
+    const std::string who = s.ip.str() + (s.mac ? " (" + s.mac->str() + ")" : "");
+    if (!id.button) {
+      if (tracker_.sight_unknown(s, kUnknownWindow)) {
+        ++counters_.unknown;
+        spdlog::info("unknown device {}: {}", who, press::source_name(s.source));
+        if (mqtt_ && config_.mqtt) {
+          const auto m = mqtt::unknown_message(*config_.mqtt, s);
+          mqtt_->publish(m.topic, m.payload, m.qos, m.retain);
+        }
+      }
+      return;
+    }
+    const auto press = tracker_.sight(id.button->name, id.button->window, s);
+    if (!press) {
+      spdlog::debug("{}: {} from {} joins the press", id.button->name, press::source_name(s.source), who);
+      return;
+    }
+    ++counters_.presses;
+    spdlog::info("{}: pressed ({} from {}, #{})", id.button->name, press::source_name(s.source), who, press->number);
+    fire(*id.button, *press);
+  }
+
+  void fire(const config::Button& b, const press::Press& p) {
+    actions::Event e;
+    e.button = b.name;
+    e.mac = p.first.mac;
+    e.ip = p.first.ip;
+    e.source = press::source_name(p.first.source);
+    e.time = p.first.wall;
+    e.count = p.number;
+    if (mqtt_ && config_.mqtt) {
+      const auto m = mqtt::press_message(*config_.mqtt, p);
+      mqtt_->publish(m.topic, m.payload, m.qos, m.retain);
+    }
+    for (const auto& a : b.on_press) run_action(a, e);
+  }
+
+  void run_action(const config::Action& a, const actions::Event& e) {
+    if (const auto* m = std::get_if<config::MqttAction>(&a)) {
+      if (!mqtt_ || !config_.mqtt) return;  // validate() refuses mqtt actions without [mqtt]
+      mqtt_->publish(actions::render(m->topic, e), actions::render(m->payload, e), m->qos.value_or(config_.mqtt->qos),
+                     m->retain);
+      return;
+    }
+    ++inflight_;
+    auto done = [this, button = e.button, kind = std::string(config::action_kind(a))](const actions::Outcome& o) {
+      --inflight_;
+      if (o.ok) {
+        ++counters_.actions_ok;
+        spdlog::info("{}: {} {} ({} ms)", button, kind, o.summary, o.took.count());
+      } else {
+        ++counters_.actions_failed;
+        spdlog::warn("{}: {} failed: {} ({} ms)", button, kind, o.summary, o.took.count());
+      }
+      if (stopping_ && inflight_ == 0) io_.stop();
+    };
+    if (const auto* x = std::get_if<config::ExecAction>(&a))
+      actions::run_exec(io_, *x, e, done);
+    else
+      actions::run_webhook(io_, std::get<config::WebhookAction>(a), e, done);
+  }
+
+  // ---- MQTT ------------------------------------------------------------------------------
+
+  void start_mqtt() {
+    if (!config_.mqtt) return;
+    mqtt_ = std::make_unique<mqtt::Client>(io_, mqtt_options(*config_.mqtt));
+    if (config_.mqtt->homeassistant) {
+      // Home Assistant forgets discovery when it restarts and says so on its status topic.
+      mqtt_->subscribe(config_.mqtt->discovery_prefix + "/status", [this](const std::string&, const std::string& payload) {
+        if (payload == "online") publish_discovery();
+      });
+    }
+    mqtt_->on_connect([this] { publish_discovery(); });
+    mqtt_->start();
+  }
+
+  void publish_discovery() {
+    if (!mqtt_) return;
+    for (const auto& m : mqtt::discovery_messages(config_)) mqtt_->publish(m.topic, m.payload, m.qos, m.retain);
+  }
+
+  // ---- signals ---------------------------------------------------------------------------
+
+  void wait_for_signal() {
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_for_signal();
+      } else {
+        shutdown(sig);
+      }
+    });
+  }
+
+  /// SIGHUP: the new config replaces the old only when it is valid and its listener can be
+  /// bound; otherwise the daemon keeps serving with the old one and says why.
+  void reload() {
+    notify_systemd("RELOADING=1");
+    try {
+      auto checked = config::check(path_);
+      if (!checked.problems.empty()) {
+        spdlog::error("reload: {} has {} problem{}; keeping the config in use", path_, checked.problems.size(),
+                      checked.problems.size() == 1 ? "" : "s");
+        for (const auto& p : checked.problems) spdlog::error("reload: {}", p.str());
+        notify_systemd("READY=1");
+        return;
+      }
+      auto next = std::move(checked.config);
+      const auto ip = listen_address(next);
+      if (ip != listen_ip_ || next.network.listen_port != listen_port_) {
+        auto fresh = bind(ip, next.network.listen_port);
+        acceptor_->close();
+        acceptor_.emplace(std::move(fresh));
+        listen_ip_ = ip;
+        listen_port_ = next.network.listen_port;
+        accept();
+        spdlog::info("reload: now listening on {}:{}", listen_ip_.str(), listen_port_);
+      }
+      const bool broker_changed = !config_.mqtt || !next.mqtt || !same_broker(*config_.mqtt, *next.mqtt);
+      if (mqtt_ && !broker_changed) {
+        for (const auto& m : mqtt::discovery_removals(config_, next)) mqtt_->publish(m.topic, m.payload, m.qos, m.retain);
+      }
+      std::set<std::string> names;
+      for (const auto& b : next.buttons) names.insert(b.name);
+      tracker_.keep_only(names);
+      config_ = std::move(next);
+      if (broker_changed) {
+        if (mqtt_) mqtt_->stop(1s);
+        mqtt_.reset();
+        start_mqtt();
+      } else {
+        publish_discovery();
+      }
+      spdlog::info("reload: {} button{} from {}", config_.buttons.size(), config_.buttons.size() == 1 ? "" : "s", path_);
+    } catch (const Error& e) {
+      spdlog::error("reload: {}; keeping the config in use", e.what());
+    }
+    notify_systemd("READY=1");
+  }
+
+  /// SIGTERM/SIGINT: no new connections; running actions get shutdown_grace to finish.
+  void shutdown(int sig) {
+    spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    notify_systemd("STOPPING=1");
+    stopping_ = true;
+    boost::system::error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+    if (control_) control_->close(ec);
+    signals_.cancel(ec);
+    if (inflight_ == 0) {
+      io_.stop();
+      return;
+    }
+    spdlog::info("waiting up to {} ms for {} running action{}", config_.daemon.shutdown_grace.count(), inflight_,
+                 inflight_ == 1 ? "" : "s");
+    grace_.emplace(io_, config_.daemon.shutdown_grace);
+    grace_->async_wait([this](boost::system::error_code e) {
+      if (e) return;
+      if (inflight_) spdlog::warn("{} action{} still running at exit", inflight_, inflight_ == 1 ? "" : "s");
+      io_.stop();
+    });
+  }
+
+  // ---- the control socket -----------------------------------------------------------------
+
+  void start_control() {
+    const std::string& path = config_.daemon.control_socket;
+    const std::string dir = util::dirname_of(path);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+      util::throw_system("creating " + dir + " for the control socket", errno, Exit::cant_create);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode))
+        throw Error(Exit::cant_create, path + " exists and is not a socket", "set daemon.control_socket elsewhere");
+      if (ask(path, "ping"))
+        throw Error(Exit::unavailable, "another 'dashctl run' answers on " + path);
+      ::unlink(path.c_str());  // left by a daemon that died
+    }
+    const mode_t old = ::umask(0007);  // owner and group: status is for the admins
+    boost::system::error_code ec;
+    control_.emplace(io_);
+    control_->open(local(), ec);
+    if (!ec) control_->bind(local::endpoint(path), ec);
+    ::umask(old);
+    if (!ec) control_->listen(16, ec);
+    if (ec) throw Error(Exit::cant_create, "listening on the control socket " + path + ": " + ec.message());
+    control_accept();
+  }
+
+  void control_accept() {
+    control_->async_accept([this](boost::system::error_code ec, local::socket socket) {
+      if (ec == asio::error::operation_aborted || !control_ || !control_->is_open()) return;
+      if (!ec && control_clients_ < 16) serve_control(std::move(socket));
+      control_accept();
+    });
+  }
+
+  void serve_control(local::socket socket) {
+    ++control_clients_;
+    struct Client {
+      Client(local::socket s, asio::io_context& io) : socket(std::move(s)), deadline(io, 1s) {}
+      local::socket socket;
+      asio::steady_timer deadline;
+      asio::streambuf in{256};  // a request is one short line
+      std::string out;
+    };
+    auto c = std::make_shared<Client>(std::move(socket), io_);
+    c->deadline.async_wait([c](boost::system::error_code e) {
+      if (!e) c->socket.close(e);
+    });
+    auto finish = [this, c] {
+      boost::system::error_code e;
+      c->deadline.cancel();
+      c->socket.close(e);
+      --control_clients_;
+    };
+    asio::async_read_until(c->socket, c->in, '\n', [this, c, finish](boost::system::error_code ec, size_t n) {
+      if (ec) return finish();
+      std::string line(asio::buffers_begin(c->in.data()), asio::buffers_begin(c->in.data()) + static_cast<long>(n) - 1);
+      c->out = answer(line) + "\n";
+      asio::async_write(c->socket, asio::buffer(c->out), [finish](boost::system::error_code, size_t) { finish(); });
+    });
+  }
+
+  std::string answer(const std::string& request) {
+    if (request == "ping") return R"({"ok":true})";
+    if (request == "status") return status().dump();
+    return R"({"error":"unknown request"})";
+  }
+
+  nlohmann::json status() {
+    nlohmann::json buttons = nlohmann::json::array();
+    const auto& states = tracker_.buttons();
+    for (const auto& b : config_.buttons) {
+      nlohmann::json j{{"name", b.name}, {"presses", 0}, {"sightings", 0}, {"last_press", nullptr}};
+      if (const auto it = states.find(b.name); it != states.end()) {
+        j["presses"] = it->second.presses;
+        j["sightings"] = it->second.sightings;
+        if (it->second.last_press) j["last_press"] = sighting_json(*it->second.last_press);
+      }
+      buttons.push_back(j);
+    }
+    nlohmann::json unknown = nlohmann::json::array();
+    for (const auto& u : tracker_.unknown_devices()) {
+      unknown.push_back({{"ip", u.ip.str()},
+                         {"mac", u.mac ? nlohmann::json(u.mac->str()) : nlohmann::json()},
+                         {"sightings", u.sightings},
+                         {"last", sighting_json(u.last)}});
+    }
+    nlohmann::json mqtt = nullptr;
+    if (mqtt_) {
+      const auto s = mqtt_->stats();
+      mqtt = {{"connected", s.connected}, {"published", s.published}, {"queued", s.queued}, {"dropped", s.dropped}};
+    }
+    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_steady_);
+    return {{"pid", ::getpid()},
+            {"version", DASHCTL_VERSION},
+            {"config", path_},
+            {"started", iso_time(started_)},
+            {"uptime_s", uptime.count()},
+            {"listen", listen_ip_.str() + ":" + std::to_string(listen_port_)},
+            {"counters",
+             {{"connections", counters_.connections},
+              {"busy", counters_.busy},
+              {"open_connections", open_connections_},
+              {"sightings", counters_.sightings},
+              {"presses", counters_.presses},
+              {"unknown", counters_.unknown},
+              {"actions_ok", counters_.actions_ok},
+              {"actions_failed", counters_.actions_failed},
+              {"actions_running", inflight_}}},
+            {"mqtt", mqtt},
+            {"buttons", buttons},
+            {"unknown", unknown}};
+  }
+
+  asio::io_context io_;
+  std::string path_;
+  config::Config config_;
+  press::Tracker tracker_;
+  press::Identifier identifier_;
+  std::unique_ptr<mqtt::Client> mqtt_;
+  std::optional<tcp::acceptor> acceptor_;
+  std::optional<local::acceptor> control_;
+  std::optional<asio::steady_timer> grace_;
+  asio::signal_set signals_;
+  Counters counters_;
+  util::Ipv4 listen_ip_;
+  uint16_t listen_port_ = 0;
+  size_t open_connections_ = 0;
+  size_t control_clients_ = 0;
+  size_t inflight_ = 0;
+  bool stopping_ = false;
+  std::chrono::system_clock::time_point started_;
+  std::chrono::steady_clock::time_point started_steady_;
+};
+
+}  // namespace
+
+int run(const std::string& config_path) {
+  auto config = config::load(config_path);
+  Daemon d(config_path, std::move(config));
+  return d.run();
+}
+
+std::vector<std::string> test_button(const config::Config& c, const std::string& name, bool& ok) {
+  const auto* b = c.find_button(name);
+  if (!b) throw Error(Exit::data, "no button '" + name + "'");
+  asio::io_context io;
+  std::unique_ptr<mqtt::Client> client;
+  actions::Event e;
+  e.button = b->name;
+  e.mac = b->mac;
+  e.ip = b->ip.value_or(util::Ipv4{});
+  e.source = "test";
+  e.time = std::chrono::system_clock::now();
+  std::vector<std::string> lines;
+  size_t pending = 0;
+  size_t mqtt_messages = 0;
+  ok = true;
+  if (c.mqtt) {
+    client = std::make_unique<mqtt::Client>(io, mqtt_options(*c.mqtt));
+    client->start();
+    press::Press p;
+    p.button = b->name;
+    p.first.source = press::Source::test;
+    p.first.ip = e.ip;
+    p.first.mac = b->mac;
+    p.first.wall = e.time;
+    const auto m = mqtt::press_message(*c.mqtt, p);
+    client->publish(m.topic, m.payload, m.qos, m.retain);
+    ++mqtt_messages;
+  }
+  for (const auto& a : b->on_press) {
+    if (const auto* m = std::get_if<config::MqttAction>(&a)) {
+      if (!client) continue;
+      client->publish(actions::render(m->topic, e), actions::render(m->payload, e), m->qos.value_or(c.mqtt->qos), m->retain);
+      ++mqtt_messages;
+      lines.push_back("mqtt " + actions::render(m->topic, e) + ": published");
+      continue;
+    }
+    ++pending;
+    auto done = [&, kind = std::string(config::action_kind(a))](const actions::Outcome& o) {
+      --pending;
+      ok = ok && o.ok;
+      lines.push_back(kind + ": " + (o.ok ? "" : "failed: ") + o.summary);
+    };
+    if (const auto* x = std::get_if<config::ExecAction>(&a))
+      actions::run_exec(io, *x, e, done);
+    else
+      actions::run_webhook(io, std::get<config::WebhookAction>(a), e, done);
+  }
+  // Bounded: the longest action timeout, and a few seconds for the broker.
+  const auto deadline = std::chrono::steady_clock::now() + 70s;
+  const auto broker_deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const bool broker_done = !client || (client->stats().connected && client->stats().queued == 0) ||
+                             std::chrono::steady_clock::now() >= broker_deadline;
+    if (pending == 0 && broker_done) break;
+    io.run_for(20ms);
+  }
+  if (client) {
+    client->stop(2s);
+    const auto s = client->stats();
+    if (s.published < mqtt_messages) {
+      ok = false;
+      lines.push_back("mqtt: " + std::to_string(mqtt_messages - s.published) + " of " + std::to_string(mqtt_messages) +
+                      " messages not delivered (is the broker at " + c.mqtt->url + " reachable?)");
+    }
+  }
+  return lines;
+}
+
+}  // namespace dashctl::daemon

@@ -1,0 +1,96 @@
+#include "mqtt/topics.h"
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+namespace dashctl::mqtt {
+
+namespace {
+
+// Keys in the order topics.h documents them: easier to read in a broker's log.
+using Json = nlohmann::ordered_json;
+
+/// "2026-11-22T03:04:05.123Z".
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto ms = floor<milliseconds>(t);
+  const auto secs = floor<seconds>(ms);
+  const std::time_t tt = system_clock::to_time_t(system_clock::time_point(secs));
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", date, static_cast<int>((ms - secs).count()));
+  return out;
+}
+
+Json mac_json(const std::optional<util::Mac>& mac) { return mac ? Json(mac->str()) : Json(nullptr); }
+
+/// Names come from the config, which need not be valid UTF-8: replace, never throw.
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+std::string press_topic(const config::Mqtt& m, const std::string& button) {
+  return m.topic_prefix + "/" + button + "/press";
+}
+
+}  // namespace
+
+Message press_message(const config::Mqtt& m, const press::Press& p) {
+  const Json j = {{"button", p.button},
+                  {"mac", mac_json(p.first.mac)},
+                  {"ip", p.first.ip.str()},
+                  {"source", press::source_name(p.first.source)},
+                  {"time", iso_time(p.first.wall)},
+                  {"count", p.number}};
+  return {press_topic(m, p.button), dump(j), m.qos, false};
+}
+
+Message unknown_message(const config::Mqtt& m, const press::Sighting& s) {
+  const Json j = {{"mac", mac_json(s.mac)},
+                  {"ip", s.ip.str()},
+                  {"source", press::source_name(s.source)},
+                  {"time", iso_time(s.wall)}};
+  return {m.topic_prefix + "/unknown", dump(j), m.qos, false};
+}
+
+std::string availability_topic(const config::Mqtt& m) { return m.topic_prefix + "/status"; }
+
+std::vector<Message> discovery_messages(const config::Config& c) {
+  std::vector<Message> out;
+  if (!c.mqtt || !c.mqtt->homeassistant) return out;
+  const config::Mqtt& m = *c.mqtt;
+  for (const auto& b : c.buttons) {
+    const std::string id = "dashctl_" + b.name;
+    Json device = {{"identifiers", Json::array({id})}, {"name", b.name}};
+    if (b.mac) device["connections"] = Json::array({Json::array({"mac", b.mac->str()})});
+    device["manufacturer"] = "dashctl";
+    const Json j = {{"automation_type", "trigger"},
+                    {"topic", press_topic(m, b.name)},
+                    {"type", "button_short_press"},
+                    {"subtype", "button_1"},
+                    {"device", device},
+                    {"availability_topic", availability_topic(m)}};
+    // QoS 1 whatever [mqtt] qos says: a lost config is a button Home Assistant never shows.
+    out.push_back({m.discovery_prefix + "/device_automation/" + id + "/button_short_press/config", dump(j), 1, true});
+  }
+  return out;
+}
+
+std::vector<Message> discovery_removals(const config::Config& before, const config::Config& after) {
+  // By topic rather than by name: a button also leaves when homeassistant is turned off or
+  // the discovery prefix changes.
+  std::set<std::string> kept;
+  for (const auto& m : discovery_messages(after)) kept.insert(m.topic);
+  std::vector<Message> out;
+  for (const auto& m : discovery_messages(before))
+    if (!kept.contains(m.topic)) out.push_back({m.topic, "", 1, true});
+  return out;
+}
+
+}  // namespace dashctl::mqtt

@@ -1,0 +1,142 @@
+// The one translation unit that includes libnl.
+
+#include "netlink/neighbour.h"
+
+#include <arpa/inet.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <netlink/addr.h>
+#include <netlink/cache.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/neighbour.h>
+#include <netlink/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "util/error.h"
+
+namespace dashctl::netlink {
+namespace {
+
+using util::Error;
+using util::Exit;
+
+template <auto Free>
+struct Deleter {
+  template <typename T>
+  void operator()(T* p) const { Free(p); }
+};
+using SocketPtr = std::unique_ptr<nl_sock, Deleter<nl_socket_free>>;
+using MsgPtr = std::unique_ptr<nl_msg, Deleter<nlmsg_free>>;
+using CachePtr = std::unique_ptr<nl_cache, Deleter<nl_cache_free>>;
+using NeighPtr = std::unique_ptr<rtnl_neigh, Deleter<rtnl_neigh_put>>;
+using AddrPtr = std::unique_ptr<nl_addr, Deleter<nl_addr_put>>;
+
+std::string what_of(util::Ipv4 ip, const std::string& iface) {
+  return "netlink: looking up " + ip.str() + " on " + iface;
+}
+
+SocketPtr connect_route(util::Ipv4 ip, const std::string& iface) {
+  SocketPtr sk(nl_socket_alloc());
+  if (!sk) throw std::bad_alloc();
+  if (int err = nl_connect(sk.get(), NETLINK_ROUTE); err < 0)
+    throw Error(Exit::os, what_of(ip, iface) + ": " + nl_geterror(err));
+  return sk;
+}
+
+/// The entry's MAC when the kernel would use it to send: a confirmed or recently confirmed
+/// address, not one it is still resolving (INCOMPLETE), gave up on (FAILED) or never
+/// resolves (NOARP).
+std::optional<util::Mac> usable_mac(rtnl_neigh* n) {
+  constexpr int usable = NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT;
+  const int state = rtnl_neigh_get_state(n);  // -1 when the message carried none
+  if (state < 0 || (state & usable) == 0) return std::nullopt;
+  nl_addr* lladdr = rtnl_neigh_get_lladdr(n);
+  if (!lladdr || nl_addr_get_len(lladdr) != 6) return std::nullopt;
+  util::Mac mac;
+  std::memcpy(mac.bytes.data(), nl_addr_get_binary_addr(lladdr), mac.bytes.size());
+  return mac;
+}
+
+struct Reply {
+  NeighPtr neigh;
+  int error = 0;  ///< the kernel's errno, 0 when it answered with an entry
+};
+
+int on_neighbour(nl_msg* msg, void* arg) {
+  rtnl_neigh* n = nullptr;
+  if (rtnl_neigh_parse(nlmsg_hdr(msg), &n) < 0) return NL_SKIP;
+  static_cast<Reply*>(arg)->neigh.reset(n);
+  return NL_OK;
+}
+
+int on_error(sockaddr_nl*, nlmsgerr* e, void* arg) {
+  static_cast<Reply*>(arg)->error = -e->error;
+  return NL_STOP;
+}
+
+/// Fallback for kernels before 4.20, which answer RTM_GETNEIGH only with a dump: reads the
+/// whole table (every family, every interface) into a libnl cache and picks the entry.
+/// Costs one message per neighbour, which on a router's IoT network is a few dozen.
+std::optional<util::Mac> from_dump(util::Ipv4 ip, const std::string& iface, int ifindex) {
+  SocketPtr sk = connect_route(ip, iface);
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_neigh_alloc_cache(sk.get(), &raw); err < 0)
+    throw Error(Exit::os, what_of(ip, iface) + ": " + nl_geterror(err));
+  CachePtr cache(raw);
+  const uint32_t be = htonl(ip.value);
+  AddrPtr dst(nl_addr_build(AF_INET, &be, sizeof be));
+  if (!dst) throw std::bad_alloc();
+  NeighPtr n(rtnl_neigh_get(cache.get(), ifindex, dst.get()));  // holds a reference
+  return n ? usable_mac(n.get()) : std::nullopt;
+}
+
+}  // namespace
+
+std::optional<util::Mac> neighbour_mac(util::Ipv4 ip, const std::string& iface) {
+  const unsigned ifindex = if_nametoindex(iface.c_str());
+  if (ifindex == 0) return std::nullopt;  // no such interface (any more): nobody to ask about
+
+  // One RTM_GETNEIGH for exactly this address on this interface (a "neighbour get", Linux
+  // 4.20 and later): the kernel looks the entry up in its hash table and sends it alone, so
+  // the cost does not grow with the table. Called once per connection to the listener.
+  SocketPtr sk = connect_route(ip, iface);
+  MsgPtr msg(nlmsg_alloc_simple(RTM_GETNEIGH, 0));
+  if (!msg) throw std::bad_alloc();
+  ndmsg request{};
+  request.ndm_family = AF_INET;
+  request.ndm_ifindex = static_cast<int>(ifindex);
+  const uint32_t be = htonl(ip.value);
+  if (nlmsg_append(msg.get(), &request, sizeof request, NLMSG_ALIGNTO) < 0 ||
+      nla_put(msg.get(), NDA_DST, sizeof be, &be) < 0)
+    throw std::bad_alloc();
+
+  Reply reply;
+  nl_socket_modify_cb(sk.get(), NL_CB_VALID, NL_CB_CUSTOM, on_neighbour, &reply);
+  nl_socket_modify_err_cb(sk.get(), NL_CB_CUSTOM, on_error, &reply);
+  if (int err = nl_send_auto(sk.get(), msg.get()); err < 0)
+    throw Error(Exit::os, what_of(ip, iface) + ": " + nl_geterror(err));
+  // The kernel answers while handling the send, so the reply is already queued: this does
+  // not wait on anything but the socket's receive buffer.
+  const int err = nl_recvmsgs_default(sk.get());
+
+  switch (reply.error) {
+    case 0: break;
+    case ENOENT: return std::nullopt;  // no entry for that address
+    case ENODEV: return std::nullopt;  // the interface went away since if_nametoindex
+    case EOPNOTSUPP: return from_dump(ip, iface, static_cast<int>(ifindex));
+    default: util::throw_system(what_of(ip, iface), reply.error);
+  }
+  if (err < 0) throw Error(Exit::os, what_of(ip, iface) + ": " + nl_geterror(err));
+  return reply.neigh ? usable_mac(reply.neigh.get()) : std::nullopt;
+}
+
+}  // namespace dashctl::netlink

@@ -1,0 +1,44 @@
+#include <catch2/catch.hpp>
+
+#include "actions/actions.h"
+
+using namespace dashctl;
+using namespace std::chrono;
+
+namespace {
+
+actions::Event event() {
+  actions::Event e;
+  e.button = "bedroom";
+  e.mac = util::Mac::parse("68:54:FD:12:34:56");
+  e.ip = *util::Ipv4::parse("10.77.0.201");
+  e.source = "dhcp";
+  e.time = sys_days{year{2026} / 11 / 22} + 3h + 4min + 5s + 123ms;
+  e.count = 42;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("render fills in every placeholder") {
+  const auto e = event();
+  CHECK(actions::render("{button}", e) == "bedroom");
+  CHECK(actions::render("{mac}", e) == "68:54:fd:12:34:56");
+  CHECK(actions::render("{ip}", e) == "10.77.0.201");
+  CHECK(actions::render("{source}", e) == "dhcp");
+  CHECK(actions::render("{count}", e) == "42");
+  CHECK(actions::render("{time}", e) == "2026-11-22T03:04:05.123Z");
+  CHECK(actions::render(R"({"button":"{button}","n":{count}} {{button})", e) ==
+        R"({"button":"bedroom","n":42} {button})");
+}
+
+TEST_CASE("render leaves an unknown MAC empty and pads the time") {
+  auto e = event();
+  e.mac.reset();
+  e.time = sys_days{year{2027} / 1 / 2} + 7ms;
+  CHECK(actions::render("[{mac}]", e) == "[]");
+  CHECK(actions::render("{time}", e) == "2027-01-02T00:00:00.007Z");
+  // Sub-millisecond parts are cut, not rounded: the time a press happened, not after.
+  e.time = sys_days{year{2027} / 12 / 31} + 23h + 59min + 59s + 999ms + 900us;
+  CHECK(actions::render("{time}", e) == "2027-12-31T23:59:59.999Z");
+}

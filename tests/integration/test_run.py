@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""dashctl run in the lab, as an unprivileged user, with real mosquitto: one press, one event."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from labfixture import Dashctl, Lab, check, run_case  # noqa: E402
+
+NOBODY = 65534
+
+
+def ok(p, what):
+    check(p.returncode == 0, f"{what} exited {p.returncode}:\n{p.stdout}{p.stderr}")
+    return p.stdout
+
+
+class Subscriber:
+    """mosquitto_sub in the router namespace, collecting "topic payload" lines."""
+
+    def __init__(self, lab, topic="#"):
+        self.lines = []
+        self.p = subprocess.Popen(["ip", "netns", "exec", f"{lab.name}-router", "mosquitto_sub", "-h", "10.77.0.1",
+                                   "-t", topic, "-v", "-q", "1"], stdout=subprocess.PIPE, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        time.sleep(0.3)  # subscribed before anything is published
+
+    def _read(self):
+        for line in self.p.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def on(self, topic):
+        # mosquitto_sub -v shows an empty payload (a removed retained message) as "(null)".
+        payloads = [l.split(" ", 1)[1] if " " in l else "" for l in self.lines if l.split(" ", 1)[0] == topic]
+        return ["" if p == "(null)" else p for p in payloads]
+
+    def wait(self, topic, count=1, seconds=10):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and len(self.on(topic)) < count:
+            time.sleep(0.05)
+        return self.on(topic)
+
+    def close(self):
+        self.p.terminate()
+        self.p.wait(timeout=5)
+
+
+class Daemon:
+    """dashctl run as nobody in the router namespace."""
+
+    def __init__(self, d):
+        self.d = d
+        self.log = open(os.path.join(d.lab.state, "run.log"), "a+")
+        self.p = subprocess.Popen(["ip", "netns", "exec", f"{d.lab.name}-router", "setpriv", f"--reuid={NOBODY}",
+                                   f"--regid={NOBODY}", "--clear-groups", d.binary, "-c", d.config, "run"],
+                                  stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "listening on" not in self.text():
+            check(self.p.poll() is None, f"dashctl run exited {self.p.returncode}:\n{self.text()}")
+            time.sleep(0.05)
+        check("listening on" in self.text(), f"dashctl run did not start:\n{self.text()}")
+
+    def text(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def status(self):
+        return json.loads(ok(self.d("--json", "status", user=NOBODY), "status"))["daemon"]
+
+    def rss_kib(self):
+        # The daemon is the child of setpriv's exec: the same pid.
+        with open(f"/proc/{self.p.pid}/status") as f:
+            return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            self.p.wait(timeout=15)
+        return self.p.returncode
+
+
+def prepare(lab, buttons=("btn1",), extra=""):
+    """setup, buttons with an mqtt and an exec action, a runtime dir nobody can write."""
+    run_dir = os.path.join(lab.state, "run")
+    os.makedirs(run_dir, mode=0o777, exist_ok=True)
+    os.chmod(run_dir, 0o777)
+    os.chmod(lab.state, 0o755)
+    exec_log = os.path.join(run_dir, "exec.log")
+    d = Dashctl(lab, extra=f'[mqtt]\nurl = "mqtt://10.77.0.1:1883"\n[daemon]\ncontrol_socket = "{run_dir}/control.sock"\n'
+                          + extra)
+    buttons_dir = os.path.join(d.dir, "buttons.d")
+    os.makedirs(buttons_dir, exist_ok=True)
+    for b in buttons:
+        i = b[3:]
+        with open(os.path.join(buttons_dir, f"{b}.toml"), "w") as f:
+            f.write(f"""mac = "{lab.env[f'MAC_BTN{i}']}"
+ip = "10.77.0.20{i}"
+on_press = [
+  {{ mqtt = {{ topic = "home/{{button}}/toggle", payload = "TOGGLE" }} }},
+  {{ exec = ["/bin/sh", "-c", "echo {{button}} $DASHCTL_SOURCE $DASHCTL_COUNT >> {exec_log}"] }},
+]
+""")
+    ok(d("setup"), "setup")
+    return d, exec_log
+
+
+def exec_lines(path):
+    return open(path).read().splitlines() if os.path.exists(path) else []
+
+
+def case_press_fires_once(repo):
+    with Lab(repo) as lab:
+        d, exec_log = prepare(lab)
+        sub = Subscriber(lab)
+        daemon = Daemon(d)
+        press = lab.press("btn1")[0]
+        check(press["ip"] == "10.77.0.201", f"press: {press}")
+        check(len([s for s in press["steps"] if s["step"] == "tcp"]) == 3, "the button should try 3 times")
+        got = sub.wait("home/btn1/toggle")
+        time.sleep(1.0)  # anything more would come now
+        check(sub.on("home/btn1/toggle") == ["TOGGLE"], f"messages: {sub.lines}")
+        events = sub.on("dashctl/btn1/press")
+        check(len(events) == 1, f"press events: {sub.lines}")
+        event = json.loads(events[0])
+        check(event["button"] == "btn1" and event["ip"] == "10.77.0.201" and event["source"] == "connect"
+              and event["mac"] == lab.env["MAC_BTN1"] and event["count"] == 1, f"{event}")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not exec_lines(exec_log):
+            time.sleep(0.05)
+        check(exec_lines(exec_log) == ["btn1 connect 1"], f"exec runs: {exec_lines(exec_log)}")
+        st = daemon.status()
+        b = [x for x in st["buttons"] if x["name"] == "btn1"][0]
+        check(b["presses"] == 1 and b["sightings"] == 3 and b["last_press"]["source"] == "connect", f"status: {b}")
+        out = ok(d("status", user=NOBODY), "status")
+        check("listener: up" in out and "btn1" in out, out)
+        check(daemon.stop() == 0, f"exit code: {daemon.p.returncode}\n{daemon.text()}")
+        check("offline" in sub.wait("dashctl/status", 2), f"availability: {sub.on('dashctl/status')}")
+        sub.close()
+
+
+def case_three_buttons(repo):
+    with Lab(repo) as lab:
+        names = ("btn1", "btn2", "btn3")
+        d, exec_log = prepare(lab, names)
+        sub = Subscriber(lab)
+        daemon = Daemon(d)
+        threads = [threading.Thread(target=lab.press, args=(b,)) for b in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        for b in names:
+            check(len(sub.wait(f"home/{b}/toggle")) == 1, f"{b}: {sub.lines}")
+        time.sleep(1.0)
+        check(sorted(l.split()[0] for l in exec_lines(exec_log)) == ["btn1", "btn2", "btn3"], exec_lines(exec_log))
+        check(daemon.status()["counters"]["presses"] == 3, "presses")
+        daemon.stop()
+        sub.close()
+
+
+def case_broker_outage(repo):
+    with Lab(repo) as lab:
+        d, _ = prepare(lab)
+        daemon = Daemon(d)
+        lab.script("lab", "broker", "stop")
+        lab.press("btn1", "--attempts", "1")
+        time.sleep(0.5)
+        check(daemon.status()["mqtt"]["queued"] >= 2, f"not queued: {daemon.status()['mqtt']}")
+        lab.script("lab", "broker", "start")
+        sub = Subscriber(lab)
+        got = sub.wait("home/btn1/toggle", seconds=70)
+        check(got == ["TOGGLE"], f"after the outage: {sub.lines}\n{daemon.text()}")
+        check(daemon.status()["mqtt"]["dropped"] == 0, "dropped")
+        daemon.stop()
+        sub.close()
+
+
+def case_sighup(repo):
+    with Lab(repo) as lab:
+        d, _ = prepare(lab, ("btn1", "btn2"))
+        daemon = Daemon(d)
+        good = open(d.config).read()
+        with open(d.config, "a") as f:
+            f.write("bogus_key = 1\n")
+        daemon.p.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and "keeping the config in use" not in daemon.text():
+            time.sleep(0.05)
+        check("keeping the config in use" in daemon.text() and "unknown key 'bogus_key'" in daemon.text(),
+              daemon.text())
+        sub = Subscriber(lab)
+        lab.press("btn1", "--attempts", "1")
+        check(sub.wait("home/btn1/toggle") == ["TOGGLE"], "the old config stopped serving")
+        # A good change is taken: btn2 removed.
+        open(d.config, "w").write(good)
+        ok(d("button", "remove", "btn2"), "button remove")
+        daemon.p.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and "reload: 1 button" not in daemon.text():
+            time.sleep(0.05)
+        check("reload: 1 button" in daemon.text(), daemon.text())
+        check(daemon.p.poll() is None, "the daemon died")
+        removed = sub.wait("homeassistant/device_automation/dashctl_btn2/button_short_press/config")
+        check("" in removed, f"discovery of the removed button not cleared: {sub.lines}")
+        daemon.stop()
+        sub.close()
+
+
+def case_flood(repo):
+    with Lab(repo) as lab:
+        d, _ = prepare(lab)
+        daemon = Daemon(d)
+        time.sleep(0.5)
+        before = daemon.rss_kib()
+        code = """
+import os, socket, time
+idle, t = [], time.monotonic()
+for i in range(1000):
+    s = socket.create_connection(("10.77.0.1", 1443), timeout=5)
+    if i % 2: s.sendall(os.urandom(2000))
+    idle.append(s)
+    if len(idle) >= 200:
+        for x in idle: x.close()
+        idle = []
+print(round(time.monotonic() - t, 2))
+"""
+        p = lab.exec("router", "/usr/bin/python3", "-c", code, timeout=120)
+        check(p.returncode == 0, f"the flood failed: {p.stderr}")
+        time.sleep(2.5)  # past the connection deadline
+        after = daemon.rss_kib()
+        st = daemon.status()
+        check(st["counters"]["connections"] >= 1000 and st["counters"]["open_connections"] == 0, f"{st['counters']}")
+        check(after - before < 2048, f"RSS grew from {before} to {after} KiB")
+        sub = Subscriber(lab)
+        lab.press("btn1", "--attempts", "1")
+        check(sub.wait("home/btn1/toggle") == ["TOGGLE"], "the listener stopped answering after the flood")
+        daemon.stop()
+        sub.close()
+
+
+def case_unknown_device(repo):
+    with Lab(repo) as lab:
+        d, _ = prepare(lab)
+        sub = Subscriber(lab)
+        daemon = Daemon(d)
+        lab.press("btn3", "--attempts", "2")
+        unknown = sub.wait("dashctl/unknown")
+        check(len(unknown) == 1 and json.loads(unknown[0])["mac"] == lab.env["MAC_BTN3"], f"{sub.lines}")
+        st = daemon.status()
+        check([u["mac"] for u in st["unknown"]] == [lab.env["MAC_BTN3"]], f"{st['unknown']}")
+        daemon.stop()
+        sub.close()
+
+
+def case_button_test(repo):
+    with Lab(repo) as lab:
+        d, exec_log = prepare(lab)
+        sub = Subscriber(lab)
+        out = ok(d("button", "test", "btn1", user=NOBODY), "button test")
+        check("exec: exit 0" in out, out)
+        check(sub.wait("home/btn1/toggle") == ["TOGGLE"], f"{sub.lines}")
+        check(exec_lines(exec_log) == ["btn1 test 0"], exec_lines(exec_log))
+        lab.script("lab", "broker", "stop")
+        p = d("button", "test", "btn1", user=NOBODY)
+        check(p.returncode == 69 and "not delivered" in p.stdout, f"{p.returncode}: {p.stdout}{p.stderr}")
+        sub.close()
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+if __name__ == "__main__":
+    sys.exit(run_case(CASES, sys.argv))

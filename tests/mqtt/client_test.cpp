@@ -1,0 +1,338 @@
+// The MQTT client against a real mosquitto that each test starts on a free port of
+// 127.0.0.1, watched by a second client: delivery, availability and the will, the offline
+// queue across a broker restart, subscriptions. Every wait is bounded.
+
+#include <catch2/catch.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mqtt/broker.h"
+#include "mqtt/client.h"
+#include "util/error.h"
+
+using namespace dashctl;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+/// Runs the loop until `done` holds or `limit` passes.
+template <class F>
+bool run_until(boost::asio::io_context& io, F done, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() >= deadline) return false;
+    io.restart();
+    io.run_for(20ms);
+    if (io.stopped()) std::this_thread::sleep_for(10ms);  // out of work: the other side is slow
+  }
+  return true;
+}
+
+/// Runs the loop for `d`, whatever happens.
+void run_for(boost::asio::io_context& io, std::chrono::milliseconds d) {
+  run_until(io, [] { return false; }, d);
+}
+
+mqtt::Options options(uint16_t port) {
+  mqtt::Options o;
+  o.host = "127.0.0.1";
+  o.port = port;
+  o.client_id = "dashctl-test";
+  o.availability_topic = "dashctl/status";
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("publishes to the broker and counts what it has acknowledged") {
+  test::Broker broker;
+  test::Observer peer(broker.port(), "out/#");
+  boost::asio::io_context io;
+  mqtt::Client client(io, options(broker.port()));
+  client.start();
+  REQUIRE(run_until(io, [&] { return client.stats().connected; }));
+
+  client.publish("out/a", "one", 1, false);
+  client.publish("out/b", "two", 0, false);
+  REQUIRE(run_until(io, [&] { return peer.count() == 2 && client.stats().published == 2; }));
+  CHECK(peer.payloads("out/a") == Strings{"one"});
+  CHECK(peer.payloads("out/b") == Strings{"two"});
+  const auto s = client.stats();
+  CHECK(s.connected);
+  CHECK(s.connects == 1);
+  CHECK(s.queued == 0);
+  CHECK(s.dropped == 0);
+  client.stop(2s);
+}
+
+TEST_CASE("availability: online (retained) once connected, offline (retained) after stop") {
+  test::Broker broker;
+  test::Observer peer(broker.port(), "dashctl/status");
+  boost::asio::io_context io;
+  mqtt::Client client(io, options(broker.port()));
+  client.start();
+  REQUIRE(run_until(io, [&] { return peer.payloads("dashctl/status") == Strings{"online"}; }));
+  {
+    test::Observer late(broker.port(), "dashctl/status");
+    REQUIRE(test::eventually([&] { return late.count() == 1; }));
+    CHECK(late.received()[0].payload == "online");
+    CHECK(late.received()[0].retained);
+  }
+
+  const auto start = Clock::now();
+  client.stop(2s);
+  CHECK(Clock::now() - start < 1s);  // nothing in flight but "offline" itself
+  CHECK_FALSE(client.stats().connected);
+  CHECK(client.stats().published == 0);  // availability messages are not counted
+  REQUIRE(test::eventually([&] { return peer.payloads("dashctl/status") == Strings{"online", "offline"}; }));
+  test::Observer late(broker.port(), "dashctl/status");
+  REQUIRE(test::eventually([&] { return late.count() == 1; }));
+  CHECK(late.received()[0].payload == "offline");
+  CHECK(late.received()[0].retained);
+  // stop() said DISCONNECT: the broker dropped the will rather than publishing it too.
+  std::this_thread::sleep_for(200ms);
+  CHECK(peer.payloads("dashctl/status") == Strings{"online", "offline"});
+}
+
+TEST_CASE("the broker publishes the will when the client vanishes without stop") {
+  test::Broker broker;
+  test::Observer peer(broker.port(), "dashctl/status");
+  {
+    boost::asio::io_context io;
+    mqtt::Client client(io, options(broker.port()));
+    client.start();
+    REQUIRE(run_until(io, [&] { return peer.payloads("dashctl/status") == Strings{"online"}; }));
+  }  // destroyed without stop(): the connection closes without a DISCONNECT
+  REQUIRE(test::eventually([&] { return peer.payloads("dashctl/status") == Strings{"online", "offline"}; }));
+  CHECK(peer.received()[1].retained == false);  // delivered live; the broker keeps it retained
+  test::Observer late(broker.port(), "dashctl/status");
+  REQUIRE(test::eventually([&] { return late.count() == 1; }));
+  CHECK(late.received()[0].payload == "offline");
+}
+
+TEST_CASE("across a broker restart: queued messages go out in order, subscriptions and on_connect come back") {
+  test::Broker broker;
+  boost::asio::io_context io;
+  mqtt::Client client(io, options(broker.port()));
+  int connects = 0;
+  Strings heard;
+  client.subscribe("cmd/x", [](const std::string&, const std::string&) { throw std::runtime_error("boom"); });
+  client.subscribe("cmd/#", [&](const std::string& t, const std::string& p) { heard.push_back(t + "=" + p); });
+  client.subscribe("other/+", [&](const std::string& t, const std::string&) { heard.push_back("wrong " + t); });
+  client.on_connect([&] { ++connects; });
+  client.start();
+  REQUIRE(run_until(io, [&] { return connects == 1; }));
+  {
+    test::Observer peer(broker.port(), "out/#");
+    // The subscriptions went out before this: once it arrives, the broker has them.
+    client.publish("out/sync", "1", 1, false);
+    REQUIRE(run_until(io, [&] { return peer.count() == 1; }));
+    peer.publish("cmd/x", "one");
+    REQUIRE(run_until(io, [&] { return heard.size() == 1; }));
+    CHECK(heard == Strings{"cmd/x=one"});  // the throwing handler did not stop the other
+  }
+
+  broker.stop();
+  REQUIRE(run_until(io, [&] { return !client.stats().connected; }));
+  for (const char* p : {"m1", "m2", "m3", "m4", "m5"}) client.publish("out/queued", p, 1, false);
+  CHECK(client.stats().queued == 5);
+
+  // The loop is not running: the client cannot reconnect before the peer is listening.
+  broker.start();
+  test::Observer peer(broker.port(), "out/#");
+  REQUIRE(run_until(io, [&] { return peer.count() == 5 && client.stats().published == 6; }));
+  CHECK(peer.payloads("out/queued") == Strings{"m1", "m2", "m3", "m4", "m5"});
+  CHECK(connects == 2);
+  const auto s = client.stats();
+  CHECK(s.connected);
+  CHECK(s.connects == 2);
+  CHECK(s.queued == 0);
+  CHECK(s.dropped == 0);
+
+  peer.publish("cmd/y", "two");
+  REQUIRE(run_until(io, [&] { return heard.size() == 2; }));
+  CHECK(heard == Strings{"cmd/x=one", "cmd/y=two"});
+  client.stop(2s);
+}
+
+TEST_CASE("a QoS 1 message the broker never acknowledged is sent again after the reconnection") {
+  test::Broker broker;
+  boost::asio::io_context io;
+  mqtt::Client client(io, options(broker.port()));
+  client.start();
+  REQUIRE(run_until(io, [&] { return client.stats().connected; }));
+  broker.freeze();
+  client.publish("out/unacknowledged", "x", 1, false);
+  run_for(io, 200ms);  // written, never acknowledged
+  CHECK(client.stats().published == 0);
+  CHECK(client.stats().queued == 0);  // libmosquitto's now
+  broker.stop(SIGKILL);  // the kernel resets the connection
+  REQUIRE(run_until(io, [&] { return !client.stats().connected; }));
+
+  broker.start();
+  test::Observer peer(broker.port(), "out/#");
+  REQUIRE(run_until(io, [&] { return peer.count() == 1 && client.stats().published == 1; }));
+  CHECK(peer.payloads("out/unacknowledged") == Strings{"x"});
+  CHECK(client.stats().connects == 2);
+  client.stop(2s);
+}
+
+TEST_CASE("the offline queue keeps the newest messages within its bound and counts the dropped") {
+  test::Broker broker(false);  // not yet running
+  boost::asio::io_context io;
+  auto o = options(broker.port());
+  o.queue_limit = 3;
+  mqtt::Client client(io, o);
+  client.publish("out/q", "m1", 1, false);  // before start(): queued as well
+  client.start();
+  run_for(io, 100ms);  // the first attempt fails; the next is a second away
+  CHECK_FALSE(client.stats().connected);
+  for (const char* p : {"m2", "m3", "m4", "m5"}) client.publish("out/q", p, 1, false);
+  auto s = client.stats();
+  CHECK(s.queued == 3);
+  CHECK(s.dropped == 2);
+
+  broker.start();
+  test::Observer peer(broker.port(), "out/#");
+  REQUIRE(run_until(io, [&] { return peer.count() == 3 && client.stats().published == 3; }));
+  CHECK(peer.payloads("out/q") == Strings{"m3", "m4", "m5"});
+  s = client.stats();
+  CHECK(s.queued == 0);
+  CHECK(s.dropped == 2);
+  CHECK(s.connects == 1);
+  client.stop(2s);
+}
+
+TEST_CASE("without a broker: stop returns at once, and a client can be destroyed without stop") {
+  const uint16_t port = test::free_port();
+  boost::asio::io_context io;
+  mqtt::Client client(io, options(port));
+  client.start();
+  run_for(io, 100ms);
+  client.publish("out/x", "lost", 1, false);
+  CHECK(client.stats().queued == 1);
+  const auto start = Clock::now();
+  client.stop(2s);
+  CHECK(Clock::now() - start < 500ms);
+  client.publish("out/x", "after stop", 1, false);
+  CHECK(client.stats().dropped == 1);
+  CHECK_FALSE(client.stats().connected);
+
+  {
+    mqtt::Client other(io, options(port));
+    other.start();
+    run_for(io, 50ms);
+  }  // its retry timer is still pending: its handler must find nothing to touch
+  run_for(io, 1500ms);
+}
+
+TEST_CASE("stop works after the loop has been stopped, as the daemon calls it") {
+  test::Broker broker;
+  test::Observer peer(broker.port(), "#");
+  boost::asio::io_context io;
+  mqtt::Client client(io, options(broker.port()));
+  client.start();
+  REQUIRE(run_until(io, [&] { return client.stats().connected; }));
+  client.publish("out/last", "words", 1, false);
+  io.stop();
+  client.stop(2s);  // drives libmosquitto itself until "out/last" and "offline" are acknowledged
+  CHECK(client.stats().published == 1);
+  REQUIRE(test::eventually([&] { return peer.count() == 3; }));
+  CHECK(peer.payloads("out/last") == Strings{"words"});
+  CHECK(peer.payloads("dashctl/status") == Strings{"online", "offline"});
+}
+
+TEST_CASE("a broker that accepts the connection but never answers is given up on after the keepalive") {
+  // A listening socket that nobody serves: the kernel completes the handshake, no CONNACK comes.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in a = test::loopback(0);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  REQUIRE(::listen(listener, 8) == 0);
+  std::vector<int> accepted;
+  auto accept_all = [&] {
+    for (int fd; (fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0;)
+      accepted.push_back(fd);
+  };
+  // Reads what the client sent (its CONNECT); true once it has closed its end.
+  auto closed_by_client = [](int fd) {
+    char buf[256];
+    for (int i = 0; i < 100; ++i) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return n == 0;
+    }
+    return false;
+  };
+
+  boost::asio::io_context io;
+  auto o = options(ntohs(a.sin_port));
+  o.keepalive = 5s;  // libmosquitto's minimum
+  mqtt::Client client(io, o);
+  client.start();
+  const auto start = Clock::now();
+  // The first connection is abandoned after the keepalive, and a second one follows.
+  const bool retried = run_until(
+      io,
+      [&] {
+        accept_all();
+        return accepted.size() >= 2 && closed_by_client(accepted[0]);
+      },
+      12s);
+  const auto took = Clock::now() - start;
+  for (int fd : accepted) ::close(fd);
+  ::close(listener);
+  REQUIRE(retried);
+  CHECK(took >= 4s);  // libmosquitto counts the keepalive in whole seconds
+  CHECK_FALSE(client.stats().connected);
+  CHECK(client.stats().connects == 0);
+  client.stop(1s);
+}
+
+TEST_CASE("a broker that refuses the credentials is retried; the right ones connect") {
+  test::TempDir dir;
+  const std::string passwords = dir / "passwords";
+  {
+    // mosquitto_passwd hashes the password into a file the broker reads.
+    std::vector<std::string> argv{"/usr/bin/mosquitto_passwd", "-b", "-c", passwords, "dash", "secret"};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    REQUIRE(::posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) == 0);
+    int status = -1;
+    REQUIRE(test::eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }));
+    REQUIRE(status == 0);
+  }
+  test::Broker broker(true, "allow_anonymous false\npassword_file " + passwords + "\n");
+  boost::asio::io_context io;
+  auto o = options(broker.port());
+  o.username = "dash";
+  o.password = "wrong";
+  mqtt::Client refused(io, o);
+  refused.start();
+  run_for(io, 1500ms);  // two attempts
+  CHECK_FALSE(refused.stats().connected);
+  CHECK(refused.stats().connects == 0);
+  refused.stop(1s);
+
+  o.password = "secret";
+  mqtt::Client client(io, o);
+  client.start();
+  REQUIRE(run_until(io, [&] { return client.stats().connected; }));
+  client.stop(1s);
+}
+
+TEST_CASE("subscribe refuses an invalid filter") {
+  boost::asio::io_context io;
+  mqtt::Client client(io, options(1883));
+  CHECK_THROWS_AS(client.subscribe("a/#/b", [](const std::string&, const std::string&) {}), util::Error);
+}
