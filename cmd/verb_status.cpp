@@ -28,10 +28,14 @@ void print_daemon(const std::optional<nlohmann::json>& d, const std::string& pro
     return;
   }
   const auto& k = (*d)["counters"];
-  std::printf("listener: up %s on %s, pid %d: %llu connections, %llu presses, %llu unknown\n",
-              seconds_text((*d)["uptime_s"].get<int64_t>()).c_str(), (*d)["listen"].get<std::string>().c_str(),
-              (*d)["pid"].get<int>(), k["connections"].get<unsigned long long>(), k["presses"].get<unsigned long long>(),
-              k["unknown"].get<unsigned long long>());
+  auto count = [&](const char* key, const char* one, const char* many) {
+    const auto n = k[key].get<unsigned long long>();
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  std::printf("listener: up %s on %s, pid %d: %s, %s, %s\n", seconds_text((*d)["uptime_s"].get<int64_t>()).c_str(),
+              (*d)["listen"].get<std::string>().c_str(), (*d)["pid"].get<int>(),
+              count("connections", "connection", "connections").c_str(), count("presses", "press", "presses").c_str(),
+              count("unknown", "unknown device", "unknown devices").c_str());
   if (!(*d)["mqtt"].is_null()) {
     const auto& m = (*d)["mqtt"];
     std::printf("mqtt:     %s, %llu published, %llu queued, %llu dropped\n",

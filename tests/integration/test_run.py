@@ -271,6 +271,24 @@ def case_button_test(repo):
         sub.close()
 
 
+def case_homeassistant_online(repo):
+    """Discovery is retained, and published again when Home Assistant says it is online."""
+    with Lab(repo) as lab:
+        d, _ = prepare(lab)
+        topic = "homeassistant/device_automation/dashctl_btn1/button_short_press/config"
+        sub = Subscriber(lab, "homeassistant/#")
+        daemon = Daemon(d)
+        first = sub.wait(topic)
+        check(len(first) == 1 and json.loads(first[0])["type"] == "button_short_press", f"{sub.lines}")
+        lab.exec("router", "mosquitto_pub", "-h", "10.77.0.1", "-t", "homeassistant/status", "-m", "online")
+        check(len(sub.wait(topic, 2)) == 2, f"not published again: {sub.lines}")
+        late = Subscriber(lab, topic)  # a new subscriber gets the retained config
+        check(len(late.wait(topic)) == 1, "discovery is not retained")
+        daemon.stop()
+        sub.close()
+        late.close()
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
