@@ -52,12 +52,12 @@ class Subscriber:
 class Daemon:
     """dashctl run as nobody in the router namespace."""
 
-    def __init__(self, d):
+    def __init__(self, d, env=()):
         self.d = d
         self.log = open(os.path.join(d.lab.state, "run.log"), "a+")
-        self.p = subprocess.Popen(["ip", "netns", "exec", f"{d.lab.name}-router", "setpriv", f"--reuid={NOBODY}",
-                                   f"--regid={NOBODY}", "--clear-groups", d.binary, "-c", d.config, "run"],
-                                  stdout=self.log, stderr=self.log)
+        self.p = subprocess.Popen(["ip", "netns", "exec", f"{d.lab.name}-router", "env", *env, "setpriv",
+                                   f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", d.binary, "-c",
+                                   d.config, "run"], stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and "listening on" not in self.text():
             check(self.p.poll() is None, f"dashctl run exited {self.p.returncode}:\n{self.text()}")
@@ -73,7 +73,7 @@ class Daemon:
         return json.loads(ok(self.d("--json", "status", user=NOBODY), "status"))["daemon"]
 
     def rss_kib(self):
-        # The daemon is the child of setpriv's exec: the same pid.
+        # ip netns exec, env and setpriv each exec the next: the daemon has this pid.
         with open(f"/proc/{self.p.pid}/status") as f:
             return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
 
@@ -287,6 +287,44 @@ def case_homeassistant_online(repo):
         daemon.stop()
         sub.close()
         late.close()
+
+
+def case_sigterm_waits(repo):
+    """SIGTERM: running actions get shutdown_grace to finish, then the daemon exits 0."""
+    with Lab(repo) as lab:
+        d, exec_log = prepare(lab)
+        path = os.path.join(d.dir, "buttons.d", "btn1.toml")
+        text = open(path).read().replace('"echo {button}', '"sleep 1.5; echo {button}')
+        open(path, "w").write(text)
+        daemon = Daemon(d)
+        lab.press("btn1", "--attempts", "1")
+        time.sleep(0.2)
+        daemon.p.send_signal(signal.SIGTERM)
+        t = time.monotonic()
+        check(daemon.p.wait(timeout=15) == 0, f"exit {daemon.p.returncode}:\n{daemon.text()}")
+        check(exec_lines(exec_log) == ["btn1 connect 1"], f"the running action was cut short: {daemon.text()}")
+        check("waiting up to" in daemon.text() and time.monotonic() - t < 5, daemon.text())
+
+
+def case_notify(repo):
+    """READY=1 goes to $NOTIFY_SOCKET once the listener is up (systemd Type=notify)."""
+    import socket
+    with Lab(repo) as lab:
+        d, _ = prepare(lab)
+        path = os.path.join(lab.state, "run", "notify.sock")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(path)
+        os.chmod(path, 0o777)
+        s.settimeout(10)
+        daemon = Daemon(d, env=(f"NOTIFY_SOCKET={path}",))
+        got = s.recv(4096).decode()
+        check(got.startswith("READY=1"), f"notify: {got!r}")
+        daemon.p.send_signal(signal.SIGHUP)
+        states = [s.recv(4096).decode() for _ in range(2)]
+        check(states[0] == "RELOADING=1" and states[1] == "READY=1", f"reload: {states}")
+        daemon.stop()
+        check(s.recv(4096).decode() == "STOPPING=1", "no STOPPING=1")
+        s.close()
 
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
