@@ -96,6 +96,9 @@ bool same_broker(const config::Mqtt& a, const config::Mqtt& b) {
 /// The listen address: the config's, else the IoT interface's first IPv4.
 util::Ipv4 listen_address(const config::Config& c) {
   if (c.network.listen_address) return *c.network.listen_address;
+  if (!util::interface_exists(c.network.iot_interface))
+    throw Error(Exit::unavailable, "interface " + c.network.iot_interface + " does not exist",
+                "check network.iot_interface in " + c.path);
   const auto addrs = util::interface_ipv4(c.network.iot_interface);
   if (addrs.empty())
     throw Error(Exit::unavailable, "interface " + c.network.iot_interface + " has no IPv4 address to listen on",
@@ -403,8 +406,13 @@ class Daemon {
   void start_control() {
     const std::string& path = config_.daemon.control_socket;
     const std::string dir = util::dirname_of(path);
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-      util::throw_system("creating " + dir + " for the control socket", errno, Exit::cant_create);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      const int err = errno;
+      throw Error(err == EACCES ? Exit::no_perm : Exit::cant_create,
+                  "creating " + dir + " for the control socket: " + util::errno_text(err),
+                  "set daemon.control_socket to a place this user can write, or run under systemd with "
+                  "RuntimeDirectory=dashctl");
+    }
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
       if (!S_ISSOCK(st.st_mode))
