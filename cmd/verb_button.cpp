@@ -1,4 +1,4 @@
-// dashctl button list|show|add|remove|rename: managing buttons by hand.
+// dashctl button list|show|add|remove|rename|test: managing buttons by hand.
 
 #include <cstdio>
 #include <memory>
@@ -175,7 +175,7 @@ int run_add(const Globals& g, const AddOptions& o) {
 }  // namespace
 
 void setup_button(CLI::App& app, Globals& g, Action& action) {
-  auto* button = app.add_subcommand("button", "List, show, add, remove and rename buttons");
+  auto* button = app.add_subcommand("button", "List, show, add, remove, rename and test buttons");
   button->require_subcommand(1);
 
   auto* list = button->add_subcommand("list", "List the buttons");

@@ -35,7 +35,7 @@ void print_daemon(const std::optional<nlohmann::json>& d, const std::string& pro
   std::printf("listener: up %s on %s, pid %d: %s, %s, %s\n", seconds_text((*d)["uptime_s"].get<int64_t>()).c_str(),
               (*d)["listen"].get<std::string>().c_str(), (*d)["pid"].get<int>(),
               count("connections", "connection", "connections").c_str(), count("presses", "press", "presses").c_str(),
-              count("unknown", "unknown device", "unknown devices").c_str());
+              (std::to_string((*d)["unknown"].size()) + ((*d)["unknown"].size() == 1 ? " unknown device" : " unknown devices")).c_str());
   if (!(*d)["mqtt"].is_null()) {
     const auto& m = (*d)["mqtt"];
     std::printf("mqtt:     %s, %llu published, %llu queued, %llu dropped\n",
@@ -55,9 +55,10 @@ void print_daemon(const std::optional<nlohmann::json>& d, const std::string& pro
   plain.no_color = true;
   print_table(plain, rows);
   for (const auto& u : (*d)["unknown"]) {
-    std::printf("unknown:  %s%s, %llu sightings, last %s\n", u["ip"].get<std::string>().c_str(),
-                u["mac"].is_null() ? "" : (" (" + u["mac"].get<std::string>() + ")").c_str(),
-                u["sightings"].get<unsigned long long>(), u["last"]["time"].get<std::string>().c_str());
+    const auto n = u["sightings"].get<unsigned long long>();
+    std::printf("unknown:  %s%s, %llu sighting%s, last %s\n", u["ip"].get<std::string>().c_str(),
+                u["mac"].is_null() ? "" : (" (" + u["mac"].get<std::string>() + ")").c_str(), n, n == 1 ? "" : "s",
+                u["last"]["time"].get<std::string>().c_str());
   }
 }
 

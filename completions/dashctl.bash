@@ -107,7 +107,7 @@ _dashctl()
     case $verb in
         "")
             opts+=" --version"
-            words="setup teardown status button config version help"
+            words="setup teardown status run button config version help"
             ;;
         setup)
             opts+=" --dry-run --iot-interface --listen --subnet --listen-port --lease-range"
@@ -115,8 +115,8 @@ _dashctl()
             ;;
         button)
             case $sub in
-                "") words="list show add remove rename" ;;
-                show | remove | rename) ((nargs == 0)) && words=$(_dashctl_buttons) ;;
+                "") words="list show add remove rename test" ;;
+                show | remove | rename | test) ((nargs == 0)) && words=$(_dashctl_buttons) ;;
                 add) opts+=" --mac --ip --window --mqtt --exec --webhook" ;;
             esac
             ;;
@@ -125,8 +125,8 @@ _dashctl()
             ;;
         help)
             case $sub in
-                "") words="setup teardown status button config version help" ;;
-                button) ((nargs == 0)) && words="list show add remove rename" ;;
+                "") words="setup teardown status run button config version help" ;;
+                button) ((nargs == 0)) && words="list show add remove rename test" ;;
                 config) ((nargs == 0)) && words="check" ;;
             esac
             ;;

@@ -74,8 +74,9 @@ end
 # Verbs
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a setup -d "Install the firewall table and dnsmasq's files (needs root)"
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a teardown -d 'Remove what setup installed; keep the config (needs root)'
-complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a status -d 'Show whether the plumbing is in place and current'
-complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a button -d 'List, show, add, remove and rename buttons'
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a status -d "Show whether the plumbing is in place and current, and the daemon's state"
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a run -d 'Run the daemon in the foreground (no root needed)'
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a button -d 'List, show, add, remove, rename and test buttons'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a config -d 'Work with the config file'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a version -d 'Show the version and the libraries it was built with'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a help -d 'Show the help of dashctl or of a verb'
@@ -87,7 +88,8 @@ complete -c dashctl -n $button_at -a show -d 'Show one button'
 complete -c dashctl -n $button_at -a add -d 'Add a button in its own file, buttons.d/NAME.toml'
 complete -c dashctl -n $button_at -a remove -d "Remove a button's own file"
 complete -c dashctl -n $button_at -a rename -d 'Rename a button and its file'
-complete -c dashctl -n '__dashctl_at button show; or __dashctl_at button remove; or __dashctl_at button rename' \
+complete -c dashctl -n $button_at -a test -d "Fire a button's actions now, without a press"
+complete -c dashctl -n '__dashctl_at button show; or __dashctl_at button remove; or __dashctl_at button rename; or __dashctl_at button test' \
     -a '(__dashctl_buttons)' -d Button
 complete -c dashctl -n '__dashctl_in button add' -l mac -x -d "The button's MAC address"
 complete -c dashctl -n '__dashctl_in button add' -l ip -x -d 'Its static address'

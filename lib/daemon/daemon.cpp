@@ -88,9 +88,11 @@ mqtt::Options mqtt_options(const config::Mqtt& m) {
   return o;
 }
 
+/// Whether a reload can keep the MQTT client (its connection, subscriptions and queue).
 bool same_broker(const config::Mqtt& a, const config::Mqtt& b) {
   return a.url == b.url && a.client_id == b.client_id && a.username == b.username && a.password == b.password &&
-         a.topic_prefix == b.topic_prefix && a.queue_limit == b.queue_limit;
+         a.topic_prefix == b.topic_prefix && a.queue_limit == b.queue_limit && a.homeassistant == b.homeassistant &&
+         a.discovery_prefix == b.discovery_prefix;
 }
 
 /// The listen address: the config's, else the IoT interface's first IPv4.
@@ -261,7 +263,7 @@ class Daemon {
   void fire(const config::Button& b, const press::Press& p) {
     actions::Event e;
     e.button = b.name;
-    e.mac = p.first.mac;
+    e.mac = p.first.mac ? p.first.mac : b.mac;  // matched by its static address: the config knows it
     e.ip = p.first.ip;
     e.source = press::source_name(p.first.source);
     e.time = p.first.wall;
@@ -346,6 +348,10 @@ class Daemon {
         return;
       }
       auto next = std::move(checked.config);
+      if (next.daemon.control_socket != config_.daemon.control_socket) {
+        spdlog::warn("reload: daemon.control_socket changes at the next start; it stays {}", config_.daemon.control_socket);
+        next.daemon.control_socket = config_.daemon.control_socket;
+      }
       const auto ip = listen_address(next);
       if (ip != listen_ip_ || next.network.listen_port != listen_port_) {
         auto fresh = bind(ip, next.network.listen_port);
@@ -563,8 +569,14 @@ std::vector<std::string> test_button(const config::Config& c, const std::string&
   size_t pending = 0;
   size_t mqtt_messages = 0;
   ok = true;
+  std::vector<std::string> mqtt_topics;
   if (c.mqtt) {
-    client = std::make_unique<mqtt::Client>(io, mqtt_options(*c.mqtt));
+    // Its own client id and no availability topic: the running daemon keeps its session,
+    // and nobody is told the daemon went offline.
+    auto options = mqtt_options(*c.mqtt);
+    options.client_id = (c.mqtt->client_id.empty() ? "dashctl" : c.mqtt->client_id) + "-test-" + std::to_string(::getpid());
+    options.availability_topic.clear();
+    client = std::make_unique<mqtt::Client>(io, options);
     client->start();
     press::Press p;
     p.button = b->name;
@@ -581,7 +593,7 @@ std::vector<std::string> test_button(const config::Config& c, const std::string&
       if (!client) continue;
       client->publish(actions::render(m->topic, e), actions::render(m->payload, e), m->qos.value_or(c.mqtt->qos), m->retain);
       ++mqtt_messages;
-      lines.push_back("mqtt " + actions::render(m->topic, e) + ": published");
+      mqtt_topics.push_back(actions::render(m->topic, e));
       continue;
     }
     ++pending;
@@ -604,10 +616,16 @@ std::vector<std::string> test_button(const config::Config& c, const std::string&
     if (pending == 0 && broker_done) break;
     io.run_for(20ms);
   }
+  if (pending > 0) {
+    ok = false;
+    lines.push_back(std::to_string(pending) + " action(s) still running after 70 s: not waited for");
+  }
   if (client) {
     client->stop(2s);
     const auto s = client->stats();
-    if (s.published < mqtt_messages) {
+    const bool delivered = s.published >= mqtt_messages;
+    for (const auto& t : mqtt_topics) lines.push_back("mqtt " + t + ": " + (delivered ? "delivered" : "not delivered"));
+    if (!delivered) {
       ok = false;
       lines.push_back("mqtt: " + std::to_string(mqtt_messages - s.published) + " of " + std::to_string(mqtt_messages) +
                       " messages not delivered (is the broker at " + c.mqtt->url + " reachable?)");

@@ -79,9 +79,9 @@ class Workspace:
 # ---- cases -------------------------------------------------------------------------------
 
 def case_help(ws):
-    out, _ = expect(["--help"], 0, stdout_has=["setup", "teardown", "status", "button", "config", "version", "help",
+    out, _ = expect(["--help"], 0, stdout_has=["setup", "teardown", "status", "run", "button", "config", "version", "help",
                                                "--config", "--json"])
-    for unbuilt in ("run", "learn", "dhcp-event"):
+    for unbuilt in ("learn", "dhcp-event"):
         check(f"  {unbuilt} " not in out, f"--help lists {unbuilt}, which does not exist yet")
     expect(["help", "button", "add"], 0, stdout_has=["Usage: dashctl button add", "--mac", "--exec"])
     expect(["button", "add", "--help"], 0, stdout_has="Usage: dashctl button add")
