@@ -18,6 +18,7 @@
 #include "actions/actions.h"
 #include "config/load.h"
 #include "daemon/control.h"
+#include "daemon/reload.h"
 #include "mqtt/client.h"
 #include "mqtt/topics.h"
 #include "netlink/neighbour.h"
@@ -86,13 +87,6 @@ mqtt::Options mqtt_options(const config::Mqtt& m) {
   o.availability_topic = mqtt::availability_topic(m);
   o.queue_limit = m.queue_limit;
   return o;
-}
-
-/// Whether a reload can keep the MQTT client (its connection, subscriptions and queue).
-bool same_broker(const config::Mqtt& a, const config::Mqtt& b) {
-  return a.url == b.url && a.client_id == b.client_id && a.username == b.username && a.password == b.password &&
-         a.topic_prefix == b.topic_prefix && a.queue_limit == b.queue_limit && a.homeassistant == b.homeassistant &&
-         a.discovery_prefix == b.discovery_prefix;
 }
 
 /// The listen address: the config's, else the IoT interface's first IPv4.
@@ -339,19 +333,16 @@ class Daemon {
   void reload() {
     notify_systemd("RELOADING=1");
     try {
-      auto checked = config::check(path_);
-      if (!checked.problems.empty()) {
-        spdlog::error("reload: {} has {} problem{}; keeping the config in use", path_, checked.problems.size(),
-                      checked.problems.size() == 1 ? "" : "s");
-        for (const auto& p : checked.problems) spdlog::error("reload: {}", p.str());
+      auto plan = plan_reload(config_, config::check(path_));
+      if (!plan.next) {
+        spdlog::error("reload: {} has {} problem{}; keeping the config in use", path_, plan.errors.size(),
+                      plan.errors.size() == 1 ? "" : "s");
+        for (const auto& e : plan.errors) spdlog::error("reload: {}", e);
         notify_systemd("READY=1");
         return;
       }
-      auto next = std::move(checked.config);
-      if (next.daemon.control_socket != config_.daemon.control_socket) {
-        spdlog::warn("reload: daemon.control_socket changes at the next start; it stays {}", config_.daemon.control_socket);
-        next.daemon.control_socket = config_.daemon.control_socket;
-      }
+      for (const auto& w : plan.warnings) spdlog::warn("reload: {}", w);
+      auto next = std::move(*plan.next);
       const auto ip = listen_address(next);
       if (ip != listen_ip_ || next.network.listen_port != listen_port_) {
         auto fresh = bind(ip, next.network.listen_port);
@@ -362,7 +353,7 @@ class Daemon {
         accept();
         spdlog::info("reload: now listening on {}:{}", listen_ip_.str(), listen_port_);
       }
-      const bool broker_changed = !config_.mqtt || !next.mqtt || !same_broker(*config_.mqtt, *next.mqtt);
+      const bool broker_changed = plan.broker_changed;
       if (mqtt_ && !broker_changed) {
         for (const auto& m : mqtt::discovery_removals(config_, next)) mqtt_->publish(m.topic, m.payload, m.qos, m.retain);
       }
