@@ -23,6 +23,7 @@
 
 #include "util/duration.h"
 #include "util/error.h"
+#include "util/posix.h"
 
 extern char** environ;
 
@@ -42,33 +43,7 @@ constexpr auto kKillAfter = 2s;          // from SIGTERM to SIGKILL
 constexpr auto kDrainGrace = 100ms;
 constexpr auto kExitPoll = 50ms;  // only without pidfd_open
 
-/// Closes a file descriptor on scope exit.
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int release() { return std::exchange(fd, -1); }
-};
 
-/// posix_spawn's two attribute objects, destroyed on scope exit.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() {
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawnattr_init(&attr);
-  }
-  ~SpawnSetup() {
-    ::posix_spawn_file_actions_destroy(&actions);
-    ::posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
 
 /// A pidfd (readable once the process has exited), or -1.
 int open_pidfd(pid_t pid) {
@@ -210,12 +185,12 @@ class Run : public std::enable_shared_from_this<Run> {
     if (argv.empty() || argv[0].empty()) return "no program to run";
     // O_CLOEXEC everywhere: another action spawned meanwhile must not inherit these pipes,
     // or this program's output would not end when it does.
-    std::array<Fd, 2> read_ends, write_ends;
+    std::array<util::Fd, 2> read_ends, write_ends;
     for (size_t i = 0; i < 2; ++i) {
       int fds[2];
       if (::pipe2(fds, O_CLOEXEC) != 0) return "creating a pipe: " + util::errno_text(errno);
-      read_ends[i].fd = fds[0];
-      write_ends[i].fd = fds[1];
+      read_ends[i].reset(fds[0]);
+      write_ends[i].reset(fds[1]);
     }
     std::vector<char*> args, envp;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -223,10 +198,10 @@ class Run : public std::enable_shared_from_this<Run> {
     for (const auto& v : env) envp.push_back(const_cast<char*>(v.c_str()));
     envp.push_back(nullptr);
 
-    SpawnSetup s;
+    util::SpawnAttributes s;
     ::posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_adddup2(&s.actions, write_ends[0].fd, 1);
-    ::posix_spawn_file_actions_adddup2(&s.actions, write_ends[1].fd, 2);
+    ::posix_spawn_file_actions_adddup2(&s.actions, write_ends[0].get(), 1);
+    ::posix_spawn_file_actions_adddup2(&s.actions, write_ends[1].get(), 2);
     // The daemon's sockets (Asio opens them without O_CLOEXEC) are none of the program's business.
     ::posix_spawn_file_actions_addclosefrom_np(&s.actions, 3);
     // The daemon may block or ignore signals; the program starts with a clean slate. Its

@@ -13,6 +13,7 @@
 #include <cstdlib>
 
 #include "util/error.h"
+#include "util/posix.h"
 
 extern char** environ;
 
@@ -25,34 +26,7 @@ using util::Exit;
 
 constexpr size_t kMaxErrors = 64 * 1024;
 
-/// Closes a file descriptor on scope exit.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  void reset() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-};
 
-/// posix_spawn's two attribute objects, destroyed on scope exit.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() {
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawnattr_init(&attr);
-  }
-  ~SpawnSetup() {
-    ::posix_spawn_file_actions_destroy(&actions);
-    ::posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
 
 /// Reads what is in the pipe now, keeping at most kMaxErrors bytes. Returns false at
 /// end of file. The rest is read and dropped so a chatty child never blocks on a full pipe.
@@ -103,18 +77,18 @@ RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds ti
   if (argv.empty()) throw Error(Exit::software, "run: an empty command");
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) util::throw_system("creating a pipe", errno);
-  Fd read_end(fds[0]), write_end(fds[1]);
+  util::Fd read_end(fds[0]), write_end(fds[1]);
   // Non-blocking on our side only: the child's stderr must stay an ordinary blocking fd.
-  ::fcntl(read_end.fd, F_SETFL, ::fcntl(read_end.fd, F_GETFL) | O_NONBLOCK);
+  ::fcntl(read_end.get(), F_SETFL, ::fcntl(read_end.get(), F_GETFL) | O_NONBLOCK);
 
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
-  SpawnSetup s;
+  util::SpawnAttributes s;
   ::posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
   ::posix_spawn_file_actions_addopen(&s.actions, 1, "/dev/null", O_WRONLY, 0);
-  ::posix_spawn_file_actions_adddup2(&s.actions, write_end.fd, 2);
+  ::posix_spawn_file_actions_adddup2(&s.actions, write_end.get(), 2);
   // The caller may block or ignore signals (a daemon with a signalfd); the child starts
   // with a clean slate. Its own process group lets a timeout kill what it started too.
   sigset_t none, all;
@@ -156,14 +130,14 @@ RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds ti
     }
     // Once the pipe is closed, only the exit is left to wait for, and it comes soon.
     const int slice = static_cast<int>(std::min<long>(left.count(), eof ? 1 : 50));
-    pollfd p{read_end.fd, POLLIN, 0};
+    pollfd p{read_end.get(), POLLIN, 0};
     const int n = ::poll(&p, eof ? 0 : 1, slice);
-    if (n > 0 && !read_available(read_end.fd, result.errors)) eof = true;
+    if (n > 0 && !read_available(read_end.get(), result.errors)) eof = true;
   }
   // What the child wrote before exiting; bounded, as a grandchild may still be writing.
   for (int i = 0; i < 64 && !eof; ++i) {
     const size_t before = result.errors.size();
-    if (!read_available(read_end.fd, result.errors)) eof = true;
+    if (!read_available(read_end.get(), result.errors)) eof = true;
     if (result.errors.size() == before) break;
   }
   if (!result.timed_out) {

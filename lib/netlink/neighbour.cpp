@@ -22,6 +22,7 @@
 #include <new>
 
 #include "util/error.h"
+#include "util/posix.h"
 
 namespace dashctl::netlink {
 namespace {
@@ -29,16 +30,11 @@ namespace {
 using util::Error;
 using util::Exit;
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const { Free(p); }
-};
-using SocketPtr = std::unique_ptr<nl_sock, Deleter<nl_socket_free>>;
-using MsgPtr = std::unique_ptr<nl_msg, Deleter<nlmsg_free>>;
-using CachePtr = std::unique_ptr<nl_cache, Deleter<nl_cache_free>>;
-using NeighPtr = std::unique_ptr<rtnl_neigh, Deleter<rtnl_neigh_put>>;
-using AddrPtr = std::unique_ptr<nl_addr, Deleter<nl_addr_put>>;
+using SocketPtr = std::unique_ptr<nl_sock, util::Deleter<nl_socket_free>>;
+using MsgPtr = std::unique_ptr<nl_msg, util::Deleter<nlmsg_free>>;
+using CachePtr = std::unique_ptr<nl_cache, util::Deleter<nl_cache_free>>;
+using NeighPtr = std::unique_ptr<rtnl_neigh, util::Deleter<rtnl_neigh_put>>;
+using AddrPtr = std::unique_ptr<nl_addr, util::Deleter<nl_addr_put>>;
 
 std::string what_of(util::Ipv4 ip, const std::string& iface) {
   return "netlink: looking up " + ip.str() + " on " + iface;

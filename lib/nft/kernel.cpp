@@ -25,6 +25,7 @@
 #include <memory>
 
 #include "util/error.h"
+#include "util/posix.h"
 
 namespace dashctl::nft {
 namespace {
@@ -32,15 +33,10 @@ namespace {
 using util::Error;
 using util::Exit;
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const { Free(p); }
-};
-using TablePtr = std::unique_ptr<nftnl_table, Deleter<nftnl_table_free>>;
-using ChainPtr = std::unique_ptr<nftnl_chain, Deleter<nftnl_chain_free>>;
-using RulePtr = std::unique_ptr<nftnl_rule, Deleter<nftnl_rule_free>>;
-using SocketPtr = std::unique_ptr<mnl_socket, Deleter<mnl_socket_close>>;
+using TablePtr = std::unique_ptr<nftnl_table, util::Deleter<nftnl_table_free>>;
+using ChainPtr = std::unique_ptr<nftnl_chain, util::Deleter<nftnl_chain_free>>;
+using RulePtr = std::unique_ptr<nftnl_rule, util::Deleter<nftnl_rule_free>>;
+using SocketPtr = std::unique_ptr<mnl_socket, util::Deleter<mnl_socket_close>>;
 
 template <typename Ptr, auto Alloc>
 Ptr alloc_or_throw() {

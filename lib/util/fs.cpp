@@ -10,20 +10,11 @@
 #include <thread>
 
 #include "util/error.h"
+#include "util/posix.h"
 
 namespace dashctl::util {
 namespace {
 
-/// Closes a file descriptor on scope exit.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
 
 std::string basename_of(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -41,14 +32,14 @@ std::string dirname_of(const std::string& path) {
 
 std::optional<std::string> read_file(const std::string& path) {
   Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (f.fd < 0) {
+  if (f.get() < 0) {
     if (errno == ENOENT) return std::nullopt;
     throw_system("reading " + path, errno, Exit::no_input);
   }
   std::string out;
   char buf[65536];
   for (;;) {
-    const ssize_t n = ::read(f.fd, buf, sizeof buf);
+    const ssize_t n = ::read(f.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_system("reading " + path, errno, Exit::no_input);
@@ -61,8 +52,8 @@ std::optional<std::string> read_file(const std::string& path) {
 
 void sync_directory(const std::string& dir) {
   Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (d.fd < 0) throw_system("opening directory " + dir, errno, Exit::cant_create);
-  if (::fsync(d.fd) != 0) throw_system("syncing directory " + dir, errno, Exit::cant_create);
+  if (d.get() < 0) throw_system("opening directory " + dir, errno, Exit::cant_create);
+  if (::fsync(d.get()) != 0) throw_system("syncing directory " + dir, errno, Exit::cant_create);
 }
 
 void write_file_atomic(const std::string& path, const std::string& content, mode_t mode,
@@ -72,22 +63,22 @@ void write_file_atomic(const std::string& path, const std::string& content, mode
   // and loaders skip dot files, so a leftover from a crash is never read as config.
   std::string tmp = dir + "/." + basename_of(path) + ".XXXXXX";
   Fd f(::mkostemp(tmp.data(), O_CLOEXEC));
-  if (f.fd < 0) throw_system("writing " + path, errno, Exit::cant_create);
+  if (f.get() < 0) throw_system("writing " + path, errno, Exit::cant_create);
   auto fail = [&](const std::string& what, int err) {
     ::unlink(tmp.c_str());
     throw_system(what + " " + path, err, Exit::cant_create);
   };
   size_t done = 0;
   while (done < content.size()) {
-    const ssize_t n = ::write(f.fd, content.data() + done, content.size() - done);
+    const ssize_t n = ::write(f.get(), content.data() + done, content.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       fail("writing", errno);
     }
     done += static_cast<size_t>(n);
   }
-  if (::fchmod(f.fd, mode) != 0) fail("setting the mode of", errno);
-  if (::fsync(f.fd) != 0) fail("syncing", errno);
+  if (::fchmod(f.get(), mode) != 0) fail("setting the mode of", errno);
+  if (::fsync(f.get()) != 0) fail("syncing", errno);
   if (replace == Replace::allow) {
     if (::rename(tmp.c_str(), path.c_str()) != 0) fail("replacing", errno);
   } else if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
