@@ -33,6 +33,8 @@ using VerbSetup = void (*)(CLI::App& app, Globals& globals, Action& action);
 void setup_setup(CLI::App& app, Globals& globals, Action& action);
 void setup_status(CLI::App& app, Globals& globals, Action& action);
 void setup_run(CLI::App& app, Globals& globals, Action& action);
+void setup_learn(CLI::App& app, Globals& globals, Action& action);
+void setup_dhcp_event(CLI::App& app, Globals& globals, Action& action);
 void setup_button(CLI::App& app, Globals& globals, Action& action);
 void setup_config(CLI::App& app, Globals& globals, Action& action);
 void setup_version(CLI::App& app, Globals& globals, Action& action);

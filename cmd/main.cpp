@@ -23,8 +23,10 @@ using util::Exit;
 constexpr VerbSetup kVerbs[] = {
     setup_setup,  // setup and teardown
     setup_status,
+    setup_learn,
     setup_run,
     setup_button,
+    setup_dhcp_event,
     setup_config,
     setup_version,
 };

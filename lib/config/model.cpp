@@ -41,6 +41,11 @@ std::string default_control_socket() {
   return "/run/dashctl/control.sock";
 }
 
+std::string default_event_socket(const std::string& control_socket) {
+  const auto slash = control_socket.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : control_socket.substr(0, slash)) + "/events.sock";
+}
+
 const std::vector<std::string>& default_hostnames() {
   static const std::vector<std::string> hosts{
       "dash-button-na-aws-opf.amazon.com",

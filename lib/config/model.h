@@ -86,6 +86,9 @@ struct Network {
   bool isolate = true;
   bool force_dns = true;
   std::vector<ForwardAllow> forward_allow;
+  /// The NFLOG group the table logs the buttons' own DHCP requests and DNS queries to, for
+  /// `dashctl run` with CAP_NET_ADMIN. `dashctl learn` uses the next group.
+  uint16_t nflog_group = 2716;
 };
 
 struct Intercept {
@@ -105,6 +108,9 @@ struct Dnsmasq {
   std::string state_dir = "/var/lib/dashctl";
   std::string leases_file = "/var/lib/misc/dnsmasq.leases";  ///< dnsmasq's lease database
   Reload reload;
+  /// The drop-in sets dnsmasq's dhcp-script to <state_dir>/dhcp-script, which hands lease
+  /// events to `dashctl run`. Off where the system owns the script (OpenWrt's hotplug).
+  bool dhcp_script = true;
 };
 
 struct Mqtt {
@@ -125,6 +131,7 @@ struct Mqtt {
 /// `dashctl run`.
 struct Daemon {
   std::string control_socket;  ///< default: $RUNTIME_DIRECTORY/control.sock, else /run/dashctl/control.sock
+  std::string event_socket;    ///< datagrams from `dashctl dhcp-event`; default: events.sock beside control_socket
   size_t max_connections = 256;                        ///< concurrent connections to the listener
   std::chrono::milliseconds connection_timeout = 2s;   ///< a connection's deadline
   std::chrono::milliseconds shutdown_grace = 5s;       ///< for running actions on SIGTERM
@@ -132,6 +139,8 @@ struct Daemon {
 
 /// The control socket's default: systemd's RuntimeDirectory= when set, else /run/dashctl.
 std::string default_control_socket();
+/// The event socket's default: events.sock in the control socket's directory.
+std::string default_event_socket(const std::string& control_socket);
 
 struct Config {
   std::string path;         ///< the main file

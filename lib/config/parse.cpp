@@ -519,7 +519,7 @@ void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
   }
   Fields f(ctx, *t, "network",
            {"iot_interface", "listen_address", "subnet", "listen_port", "intercept_ports",
-            "lease_range", "isolate", "force_dns", "forward_allow"});
+            "lease_range", "isolate", "force_dns", "forward_allow", "nflog_group"});
   auto& net = out.network;
   if (const auto* v = f.string("iot_interface")) {
     if (const auto p = util::interface_name_problem(v->get())) ctx.error(*v, "network.iot_interface: " + *p);
@@ -593,6 +593,13 @@ void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
   }
   if (const auto* v = f.boolean("isolate")) net.isolate = v->get();
   if (const auto* v = f.boolean("force_dns")) net.force_dns = v->get();
+  if (const auto* v = f.integer("nflog_group")) {
+    // learn takes the group after it.
+    if (v->get() < 0 || v->get() > 65534)
+      ctx.error(*v, "network.nflog_group must be 0 to 65534 ('dashctl learn' uses the next group)");
+    else
+      net.nflog_group = static_cast<uint16_t>(v->get());
+  }
   if (const auto* arr = f.array("forward_allow")) {
     for (size_t i = 0; i < arr->size(); ++i) {
       const std::string sec = "network.forward_allow[" + std::to_string(i) + "]";
@@ -638,7 +645,7 @@ void parse_intercept(Ctx& ctx, const toml::table* t, Config& out) {
 
 void parse_dnsmasq(Ctx& ctx, const toml::table* t, Config& out) {
   if (!t) return;
-  Fields f(ctx, *t, "dnsmasq", {"conf_dir", "state_dir", "leases_file", "reload"});
+  Fields f(ctx, *t, "dnsmasq", {"conf_dir", "state_dir", "leases_file", "reload", "dhcp_script"});
   auto& d = out.dnsmasq;
   if (const auto* v = f.string("conf_dir")) {
     if (auto p = absolute_path(ctx, *v, "dnsmasq.conf_dir")) d.conf_dir = *p;
@@ -655,6 +662,7 @@ void parse_dnsmasq(Ctx& ctx, const toml::table* t, Config& out) {
   if (const auto* v = f.string("leases_file")) {
     if (auto p = absolute_path(ctx, *v, "dnsmasq.leases_file")) d.leases_file = *p;
   }
+  if (const auto* v = f.boolean("dhcp_script")) d.dhcp_script = v->get();
   if (const auto* n = f.take("reload")) {
     const char* how =
         "dnsmasq.reload must be \"pidfile:/path/to/dnsmasq.pid\", \"systemctl\", "
@@ -764,15 +772,24 @@ void parse_mqtt(Ctx& ctx, const toml::table* t, Config& out) {
 
 void parse_daemon(Ctx& ctx, const toml::table* t, Config& out) {
   out.daemon.control_socket = default_control_socket();
+  out.daemon.event_socket = default_event_socket(out.daemon.control_socket);
   if (!t) return;
-  Fields f(ctx, *t, "daemon", {"control_socket", "max_connections", "connection_timeout", "shutdown_grace"});
+  Fields f(ctx, *t, "daemon",
+           {"control_socket", "event_socket", "max_connections", "connection_timeout", "shutdown_grace"});
   auto& d = out.daemon;
-  if (const auto* v = f.string("control_socket")) {
-    // sun_path holds 108 bytes with its terminating NUL.
-    if (auto p = absolute_path(ctx, *v, "daemon.control_socket"); p && p->size() < 108)
-      d.control_socket = *p;
-    else if (p)
-      ctx.error(*v, "daemon.control_socket is longer than a unix socket path can be (107 bytes)");
+  // sun_path holds 108 bytes with its terminating NUL.
+  for (const auto* key : {"control_socket", "event_socket"}) {
+    const auto* v = f.string(key);
+    if (!v) continue;
+    const std::string name = std::string("daemon.") + key;
+    auto p = absolute_path(ctx, *v, name);
+    if (p && p->size() >= 108) {
+      ctx.error(*v, name + " is longer than a unix socket path can be (107 bytes)");
+    } else if (p) {
+      (std::string_view(key) == "control_socket" ? d.control_socket : d.event_socket) = *p;
+      if (std::string_view(key) == "control_socket") d.event_socket = default_event_socket(*p);
+      else if (*p == d.control_socket) ctx.error(*v, "daemon.event_socket must differ from daemon.control_socket");
+    }
   }
   if (const auto* v = f.integer("max_connections")) {
     if (v->get() < 1 || v->get() > 65535)

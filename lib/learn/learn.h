@@ -1,0 +1,51 @@
+#pragma once
+// The pure parts of `dashctl learn`: who made a device (the IEEE registry), which name and
+// which address a new button gets. No I/O beyond reading the registry file; the verb
+// (cmd/verb_learn.cpp) watches the network and writes.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "config/model.h"
+#include "util/net.h"
+
+namespace dashctl::learn {
+
+/// Debian's ieee-data package: the MA-L (24-bit prefix) assignments.
+inline constexpr const char* kOuiCsv = "/usr/share/ieee-data/oui.csv";
+
+/// Vendors by MAC prefix, from the IEEE registry's CSV
+/// (`Registry,Assignment,Organization Name,Organization Address`, fields quoted as CSV
+/// quotes them). A vendor is a hint, never an identity.
+class Vendors {
+ public:
+  /// Parses the CSV text. Lines that are not MA-L assignments with six hex digits are
+  /// skipped; never throws on bad content.
+  static Vendors parse(std::string_view csv);
+  /// Reads and parses `path`; an empty registry when the file is missing or unreadable
+  /// (ieee-data is a recommendation, not a dependency).
+  static Vendors load(const std::string& path = kOuiCsv);
+
+  /// The organisation that owns the MAC's first three bytes. nullopt when unknown, and for
+  /// locally administered addresses (bit 1 of the first byte), which no vendor owns.
+  std::optional<std::string> lookup(const util::Mac& mac) const;
+  size_t size() const { return by_prefix_.size(); }
+
+ private:
+  std::unordered_map<uint32_t, std::string> by_prefix_;
+};
+
+/// The first address of network.lease_range that no button of the config uses, that is not
+/// the listen address, and that dnsmasq's lease database (`leases`: the text of the lease
+/// file, "expiry mac ip host clientid" per line; malformed lines skipped) does not give to
+/// another MAC than `mac`. nullopt when the config has no lease_range or the range is full.
+std::optional<util::Ipv4> next_free_address(const config::Config& c, const util::Mac& mac,
+                                            std::string_view leases);
+
+/// "button-N" with the smallest N >= 1 that no button of the config is called.
+std::string free_name(const config::Config& c);
+
+}  // namespace dashctl::learn
