@@ -22,8 +22,13 @@ inline constexpr const char* kOuiCsv = "/usr/share/ieee-data/oui.csv";
 /// quotes them). A vendor is a hint, never an identity.
 class Vendors {
  public:
-  /// Parses the CSV text. Lines that are not MA-L assignments with six hex digits are
-  /// skipped; never throws on bad content.
+  /// Parses the CSV text: RFC 4180 quoting (commas, doubled quotes and line ends inside
+  /// quoted fields), "\n" or "\r\n" line ends. Records that are not MA-L assignments with
+  /// six hex digits and a name, or not four fields, are skipped; so is a record with text
+  /// after a closing quote (up to the end of that line), and the line of a quote never
+  /// closed. Linear time whatever the content; never throws on bad content.
+  /// Names are one line without surrounding white space (control characters become
+  /// spaces). A prefix listed twice keeps its first name.
   static Vendors parse(std::string_view csv);
   /// Reads and parses `path`; an empty registry when the file is missing or unreadable
   /// (ieee-data is a recommendation, not a dependency).
@@ -42,10 +47,16 @@ class Vendors {
 /// the listen address, and that dnsmasq's lease database (`leases`: the text of the lease
 /// file, "expiry mac ip host clientid" per line; malformed lines skipped) does not give to
 /// another MAC than `mac`. nullopt when the config has no lease_range or the range is full.
+/// A lease counts whatever its expiry (0 is "never"): its device may still use the address.
+/// When `mac` itself holds a lease in the range on an address that is otherwise free, that
+/// address (the lowest such) comes first, so the device keeps the address it has. Only a
+/// listen_address set in `c` is known here: a caller that defaults it from the interface
+/// fills it in first. The work grows with the buttons and leases, not with the range.
 std::optional<util::Ipv4> next_free_address(const config::Config& c, const util::Mac& mac,
                                             std::string_view leases);
 
 /// "button-N" with the smallest N >= 1 that no button of the config is called.
+/// Names are compared exactly: "button-01" does not take "button-1".
 std::string free_name(const config::Config& c);
 
 }  // namespace dashctl::learn
