@@ -33,19 +33,30 @@ struct ParsedEvent {
 /// Parses `ACTION MAC IP [HOST]` (args without the verb) and dnsmasq's environment (looked
 /// up through `getenv`). A wake-up is `add` or `old` with DNSMASQ_SUPPLIED_HOSTNAME set
 /// (the `old` events dnsmasq emits for every lease when it starts carry none). Other actions
-/// (del, init, tftp, arp-add, arp-del, relay-snoop, anything unknown), IPv6 events and
-/// hardware addresses that are not Ethernet MACs are ignored, as dnsmasq asks. Throws
-/// util::Error(Exit::usage) only when there are too few or too many arguments, and
-/// util::Error(Exit::data) for an add/old with a supplied hostname whose MAC or IP does not
-/// parse.
+/// (del, init, tftp, arp-add, arp-del, relay-snoop, anything unknown, whatever their
+/// arguments), DHCPv6 events (a DUID and an IPv6 address) and hardware addresses that are
+/// not Ethernet MACs (dnsmasq writes `<hwtype>-xx:xx:...` for those) are ignored, as dnsmasq
+/// asks. Throws util::Error(Exit::usage) only when there is no argument, or an add/old has
+/// other than 3 or 4; util::Error(Exit::data) for an add/old with a supplied hostname whose
+/// MAC, IP, HOST or $DNSMASQ_INTERFACE is malformed (what event_problem() names).
 ParsedEvent parse_dhcp_event(const std::vector<std::string>& args,
                              const std::function<const char*(const char*)>& getenv);
 
-/// The datagram: one line of JSON, at most kMaxDatagram bytes.
-inline constexpr size_t kMaxDatagram = 512;
+/// Why `e` cannot be sent (action not add/old; a hostname over 255 bytes, with control
+/// characters or not UTF-8; an interface that is not an interface name), or nullopt.
+/// What parse_dhcp_event() returns and decode() accepts never has one.
+std::optional<std::string> event_problem(const LeaseEvent& e);
+
+/// The datagram: one line of JSON without a newline, at most kMaxDatagram bytes, e.g.
+/// {"v":1,"action":"old","mac":"ac:63:be:00:00:01","ip":"10.77.0.201","host":"bedroom","interface":"br-iot"}
+/// (the longest hostname, all quotes, escapes to 510 bytes: the bound leaves room for it).
+inline constexpr size_t kMaxDatagram = 1024;
+inline constexpr int kDatagramVersion = 1;
+/// The datagram of an event without an event_problem().
 std::string encode(const LeaseEvent& e);
-/// nullopt for anything that is not a datagram encode() could have written (wrong fields,
-/// types, values, too long).
+/// nullopt for anything that is not a datagram encode() could have written: not one JSON
+/// object, another version, missing, extra or repeated fields, wrong types, a MAC or IP
+/// not in its canonical form, an event_problem(), over kMaxDatagram bytes. Never throws.
 std::optional<LeaseEvent> decode(std::string_view datagram);
 
 enum class Sent {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <string_view>
+#include <system_error>
 
 #include "dnsmasq/run.h"
 #include "util/error.h"
@@ -17,6 +18,7 @@ namespace dashctl::dnsmasq {
 
 const std::string kMarker =
     "# Managed by dashctl: do not edit. dashctl setup rewrites it, dashctl teardown removes it.";
+const std::string kShebang = "#!/bin/sh";
 
 namespace {
 
@@ -79,11 +81,40 @@ std::string join(const std::string& dir, const std::string& name) {
 
 // One function per file, so that what goes into each stays in one place.
 
-std::string render_dropin(const config::Config&, const Paths& p) {
+std::string render_dropin(const config::Config& c, const Paths& p) {
   std::string out = kMarker + "\n";
   out += "addn-hosts=" + p.hosts + "\n";
   out += "dhcp-hostsfile=" + p.dhcp_hosts + "\n";
+  if (c.dnsmasq.dhcp_script) out += "dhcp-script=" + p.dhcp_script + "\n";
   return out;
+}
+
+/// `value` as one /bin/sh word: in single quotes, a quote inside written '\''. Refuses
+/// control characters, which a reader of the script would not see (a newline would end
+/// the command); `what` names the value for the user.
+std::string shell_word(const std::string& value, const std::string& what) {
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f)
+      throw Error(Exit::data, what + " '" + value + "' cannot be written into dnsmasq's dhcp-script: it contains " +
+                                  shown(c));
+  }
+  std::string out = "'";
+  for (const char c : value) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+/// dnsmasq runs it, as root unless dhcp-scriptuser says otherwise, for every lease event,
+/// and waits for it: `dashctl dhcp-event` returns at once whether or not the daemon runs.
+/// The socket is given, so that it never needs to read the config; `--` keeps dnsmasq's
+/// arguments arguments.
+std::string render_dhcp_script(const config::Config& c, const std::string& binary) {
+  if (c.daemon.event_socket.empty())
+    throw Error(Exit::software, "internal error: daemon.event_socket is empty");
+  if (!binary.starts_with('/'))
+    throw Error(Exit::software, "internal error: the dashctl binary '" + binary + "' is not an absolute path");
+  return kShebang + "\n" + kMarker + "\n" + "exec " + shell_word(binary, "the dashctl binary") +
+         " dhcp-event --socket " + shell_word(c.daemon.event_socket, "daemon.event_socket") + " -- \"$@\"\n";
 }
 
 std::string render_hosts(const config::Config& c, util::Ipv4 listen_address) {
@@ -123,9 +154,15 @@ std::string render_dhcp_hosts(const config::Config& c) {
   return out;
 }
 
+/// Whether `content` is a file dashctl wrote: the marker on its first line, or on its second
+/// after the shebang for a script (a file of `mode` with an execute bit).
+bool is_ours(const std::string& content, mode_t mode) {
+  return content.starts_with(((mode & 0111) != 0 ? kShebang + "\n" : std::string()) + kMarker + "\n");
+}
+
 /// Throws unless `content` (of the file at `path`) is one dashctl wrote.
-void require_ours(const std::string& path, const std::string& content) {
-  if (!content.starts_with(kMarker + "\n"))
+void require_ours(const std::string& path, const std::string& content, mode_t mode) {
+  if (!is_ours(content, mode))
     throw Error(Exit::cant_create,
                 path +
                     " exists and was not written by dashctl; move it away or set "
@@ -136,15 +173,80 @@ FileChange compare(const File& wanted) {
   FileChange fc;
   fc.path = wanted.path;
   fc.new_content = wanted.content;
+  fc.mode = wanted.mode;
   const auto old = util::read_file(wanted.path);
   if (!old) {
     fc.change = Change::create;
     return fc;
   }
-  require_ours(wanted.path, *old);
+  require_ours(wanted.path, *old, wanted.mode);
   fc.old_content = *old;
   fc.change = *old == wanted.content ? Change::unchanged : Change::update;
   return fc;
+}
+
+// ---- another dhcp-script -------------------------------------------------------------------
+
+/// The number (from 1) of the first line of a dnsmasq config that sets dhcp-script, or 0.
+/// dnsmasq skips white space before an option, reads lines starting with '#' as comments,
+/// and takes the name up to '=' without the white space before it.
+size_t dhcp_script_line(std::string_view content) {
+  constexpr std::string_view kSpace = " \t\r\f\v";
+  size_t number = 0;
+  for (size_t start = 0; start < content.size(); ++number) {
+    const size_t nl = content.find('\n', start);
+    std::string_view line = content.substr(start, nl == std::string_view::npos ? content.npos : nl - start);
+    start = nl == std::string_view::npos ? content.size() : nl + 1;
+    line.remove_prefix(std::min(line.size(), line.find_first_not_of(kSpace)));
+    const size_t eq = line.find('=');
+    if (line.starts_with('#') || eq == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, eq);
+    key.remove_suffix(key.size() - std::min(key.size(), key.find_last_not_of(kSpace) + 1));
+    if (key == "dhcp-script") return number + 1;
+  }
+  return 0;
+}
+
+/// Whether dnsmasq's conf-dir loads a file of this name: it skips hidden files, backups
+/// ('~') and '#...#', and Debian's init script passes the package manager's leftovers as
+/// excluded extensions.
+bool conf_dir_loads(const std::string& name) {
+  if (name.empty() || name.starts_with('.') || name.ends_with('~')) return false;
+  if (name.size() > 1 && name.starts_with('#') && name.ends_with('#')) return false;
+  for (const char* ext : {".dpkg-dist", ".dpkg-old", ".dpkg-new"}) {
+    if (name.ends_with(ext)) return false;
+  }
+  return true;
+}
+
+/// "file:line" of the first dhcp-script another config of dnsmasq sets: `main_config`, then
+/// the files dnsmasq loads from the drop-in's directory (in dnsmasq's order: by name),
+/// except the drop-in. Files that cannot be read are passed over: setup runs as root and
+/// reads what dnsmasq reads.
+std::optional<std::string> foreign_dhcp_script(const std::string& dropin, const std::string& main_config) {
+  std::vector<std::string> files{main_config};
+  std::vector<std::string> in_dir;
+  std::error_code ec;
+  const std::filesystem::path own(dropin);
+  for (std::filesystem::directory_iterator it(own.parent_path(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (name != own.filename().string() && conf_dir_loads(name) && it->is_regular_file(type_ec))
+      in_dir.push_back(it->path().string());
+  }
+  std::sort(in_dir.begin(), in_dir.end());
+  files.insert(files.end(), in_dir.begin(), in_dir.end());
+  for (const auto& file : files) {
+    std::optional<std::string> content;
+    try {
+      content = util::read_file(file);
+    } catch (const Error&) {
+      continue;
+    }
+    if (!content) continue;
+    if (const size_t line = dhcp_script_line(*content)) return file + ":" + std::to_string(line);
+  }
+  return std::nullopt;
 }
 
 // ---- diff ----------------------------------------------------------------------------------
@@ -278,10 +380,30 @@ bool is_directory(const std::string& path) {
 
 Paths paths(const config::Dnsmasq& d) {
   return {join(d.conf_dir, "dashctl.conf"), join(d.state_dir, "hosts"),
-          join(d.state_dir, "dhcp-hosts")};
+          join(d.state_dir, "dhcp-hosts"), join(d.state_dir, "dhcp-script")};
 }
 
-Rendered render(const config::Config& c, util::Ipv4 listen_address) {
+std::string self_executable() {
+  std::string path(4096, '\0');
+  const ssize_t n = ::readlink("/proc/self/exe", path.data(), path.size());
+  if (n < 0) util::throw_system("finding dashctl's own binary through /proc/self/exe", errno);
+  if (static_cast<size_t>(n) == path.size())
+    throw Error(Exit::os, "finding dashctl's own binary: its path is too long");
+  path.resize(static_cast<size_t>(n));
+  // Replaced while it runs (an upgrade): the kernel appends " (deleted)", and the path
+  // names the new binary.
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (path.ends_with(kDeleted)) {
+    path.resize(path.size() - kDeleted.size());
+    if (::access(path.c_str(), X_OK) != 0)
+      throw Error(Exit::os, "dashctl's own binary " + path + " was removed while it ran",
+                  "run setup again with the installed dashctl");
+  }
+  return path;
+}
+
+Rendered render(const config::Config& c, util::Ipv4 listen_address,
+                const std::optional<std::string>& dashctl_binary) {
   const Paths p = paths(c.dnsmasq);
   require_plain_path(c.dnsmasq.state_dir, "state_dir");
   // dnsmasq reads every file in its conf-dir as config, the hosts files included.
@@ -289,9 +411,13 @@ Rendered render(const config::Config& c, util::Ipv4 listen_address) {
     throw Error(Exit::data,
                 "dnsmasq.state_dir cannot be dnsmasq.conf_dir: dnsmasq would read the "
                 "hosts files as configuration");
-  return Rendered{{p.dropin, render_dropin(c, p)},
-                  {p.hosts, render_hosts(c, listen_address)},
-                  {p.dhcp_hosts, render_dhcp_hosts(c)}};
+  Rendered r{{p.dropin, render_dropin(c, p)},
+             {p.hosts, render_hosts(c, listen_address)},
+             {p.dhcp_hosts, render_dhcp_hosts(c)},
+             {p.dhcp_script, {}, 0755}};
+  if (c.dnsmasq.dhcp_script)
+    r.dhcp_script.content = render_dhcp_script(c, dashctl_binary ? *dashctl_binary : self_executable());
+  return r;
 }
 
 const char* change_name(Change c) {
@@ -313,23 +439,39 @@ bool Plan::any_change() const {
                      [](const FileChange& f) { return f.change != Change::unchanged; });
 }
 
-Plan plan_setup(const Rendered& wanted) {
+Plan plan_setup(const Rendered& wanted, const std::string& main_config) {
   Plan plan;
-  // Compare all three before deciding anything, so that a foreign file anywhere stops
+  const bool script = !wanted.dhcp_script.content.empty();
+  // Compare all of them before deciding anything, so that a foreign file anywhere stops
   // the whole plan.
-  plan.files = {compare(wanted.hosts), compare(wanted.dhcp_hosts), compare(wanted.dropin)};
+  plan.files = {compare(wanted.hosts), compare(wanted.dhcp_hosts)};
+  if (script) plan.files.push_back(compare(wanted.dhcp_script));
+  plan.files.push_back(compare(wanted.dropin));
   plan.dropin_changed = plan.files.back().change != Change::unchanged;
+  if (script) {
+    // dnsmasq refuses a second dhcp-script ("illegal repeated keyword") and would not start.
+    if (const auto where = foreign_dhcp_script(wanted.dropin.path, main_config))
+      throw Error(Exit::data, *where + ": dnsmasq's dhcp-script is set there already, and dnsmasq takes only one",
+                  "set dnsmasq.dhcp_script = false in dashctl's config, and call 'dashctl dhcp-event' from "
+                  "that script with its arguments");
+  } else if (const auto old = util::read_file(wanted.dhcp_script.path);
+             old && is_ours(*old, wanted.dhcp_script.mode)) {
+    // Left by a setup with dnsmasq.dhcp_script on; removed after the drop-in that named it.
+    plan.files.push_back({wanted.dhcp_script.path, Change::remove, *old, {}, wanted.dhcp_script.mode});
+  }
   return plan;
 }
 
 Plan plan_teardown(const config::Config& c) {
   const Paths p = paths(c.dnsmasq);
+  const std::pair<const std::string*, mode_t> files[] = {
+      {&p.dropin, 0644}, {&p.hosts, 0644}, {&p.dhcp_hosts, 0644}, {&p.dhcp_script, 0755}};
   Plan plan;
-  for (const auto* path : {&p.dropin, &p.hosts, &p.dhcp_hosts}) {
+  for (const auto& [path, mode] : files) {
     const auto old = util::read_file(*path);
     if (!old) continue;
-    require_ours(*path, *old);
-    plan.files.push_back({*path, Change::remove, *old, {}});
+    require_ours(*path, *old, mode);
+    plan.files.push_back({*path, Change::remove, *old, {}, mode});
     if (path == &p.dropin) plan.dropin_changed = true;
   }
   return plan;
@@ -416,7 +558,7 @@ void apply(const Plan& plan, const config::Config& c) {
   }
   for (const auto& f : plan.files) {
     if (writes(f)) {
-      util::write_file_atomic(f.path, f.new_content, 0644);
+      util::write_file_atomic(f.path, f.new_content, f.mode);
     } else if (f.change == Change::remove) {
       util::remove_file(f.path);
     }

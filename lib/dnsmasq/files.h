@@ -1,7 +1,10 @@
 #pragma once
 // dnsmasq's side of `setup` and `teardown`: a drop-in in dnsmasq's conf-dir that points
-// at two files dashctl manages (intercepted hostnames, static leases). Rendering is pure;
-// planning reads; only apply() writes. Files dashctl did not write are never touched.
+// at the files dashctl manages (intercepted hostnames, static leases, and the dhcp-script
+// that hands lease events to `dashctl run`). Rendering is pure; planning reads; only
+// apply() writes. Files dashctl did not write are never touched.
+
+#include <sys/types.h>
 
 #include <optional>
 #include <string>
@@ -13,31 +16,48 @@
 namespace dashctl::dnsmasq {
 
 /// The first line of every file dashctl writes for dnsmasq: how dashctl knows it is its own.
+/// The dhcp-script is the exception: its first line is kShebang, the marker its second.
 extern const std::string kMarker;
+extern const std::string kShebang;  ///< "#!/bin/sh"
 
-/// Where dashctl's three files live for a [dnsmasq] section.
+/// dnsmasq's main config file, searched for a dhcp-script of its own besides conf_dir.
+inline constexpr const char* kMainConfig = "/etc/dnsmasq.conf";
+
+/// Where dashctl's files live for a [dnsmasq] section.
 struct Paths {
-  std::string dropin;      ///< <conf_dir>/dashctl.conf
-  std::string hosts;       ///< <state_dir>/hosts
-  std::string dhcp_hosts;  ///< <state_dir>/dhcp-hosts
+  std::string dropin;       ///< <conf_dir>/dashctl.conf
+  std::string hosts;        ///< <state_dir>/hosts
+  std::string dhcp_hosts;   ///< <state_dir>/dhcp-hosts
+  std::string dhcp_script;  ///< <state_dir>/dhcp-script (only with dnsmasq.dhcp_script)
 };
 Paths paths(const config::Dnsmasq& d);
 
 struct File {
   std::string path;
   std::string content;
+  mode_t mode = 0644;  ///< 0755 for the dhcp-script, a /bin/sh script
 };
 
 /// What the config wants on disk.
 struct Rendered {
   File dropin, hosts, dhcp_hosts;
+  /// Its path always; its content empty when dnsmasq.dhcp_script is false, and then
+  /// plan_setup() removes a dhcp-script an earlier setup left.
+  File dhcp_script;
 };
 
-/// Renders the three files. `listen_address` is the address the intercepted hostnames
-/// resolve to (from the config or the interface). Throws util::Error when a value could
-/// change the meaning of a line: Exit::data for a path the config allows but dnsmasq's
-/// syntax does not, Exit::software for a value the config parser should have refused.
-Rendered render(const config::Config& c, util::Ipv4 listen_address);
+/// The absolute path of the running dashctl (/proc/self/exe), which the dhcp-script runs.
+/// Throws util::Error(Exit::os) when it cannot be known.
+std::string self_executable();
+
+/// Renders the files. `listen_address` is the address the intercepted hostnames resolve
+/// to (from the config or the interface); `dashctl_binary` is what the dhcp-script runs
+/// (default: self_executable(), looked up only when dnsmasq.dhcp_script is true). Throws
+/// util::Error when a value could change the meaning of a line: Exit::data for a path the
+/// config allows but dnsmasq's or the shell's syntax does not, Exit::software for a value
+/// the config parser should have refused.
+Rendered render(const config::Config& c, util::Ipv4 listen_address,
+                const std::optional<std::string>& dashctl_binary = std::nullopt);
 
 enum class Change { unchanged, create, update, remove };
 
@@ -49,21 +69,25 @@ struct FileChange {
   Change change = Change::unchanged;
   std::string old_content;  ///< empty for create
   std::string new_content;  ///< empty for remove
+  mode_t mode = 0644;       ///< what apply() writes it with
 };
 
 struct Plan {
   /// In the order apply() works: the managed files before the drop-in that names them
-  /// on setup, the drop-in first on teardown.
+  /// on setup (a dhcp-script no longer wanted after it), the drop-in first on teardown.
   std::vector<FileChange> files;
   /// The drop-in is created, changed or removed: dnsmasq must restart to see it, while
-  /// the other two files only need a reload (SIGHUP).
+  /// the other files only need a reload (SIGHUP).
   bool dropin_changed = false;
   bool any_change() const;
 };
 
-/// Compares the rendered files with the disk. Throws util::Error (Exit::cant_create)
-/// when a file at one of the paths was not written by dashctl.
-Plan plan_setup(const Rendered& wanted);
+/// Compares the rendered files with the disk. Throws util::Error: Exit::cant_create when
+/// a file at one of the paths was not written by dashctl; Exit::data when dashctl is to
+/// install the dhcp-script and a file dnsmasq reads (`main_config`, or another file in the
+/// drop-in's directory that dnsmasq's conf-dir would load) sets dhcp-script already, which
+/// dnsmasq allows only once.
+Plan plan_setup(const Rendered& wanted, const std::string& main_config = kMainConfig);
 
 /// Plans the removal of every dashctl file that exists, refusing foreign ones the same way.
 Plan plan_teardown(const config::Config& c);
@@ -73,7 +97,8 @@ std::string diff(const FileChange& change);
 
 /// Carries out a plan: creates state_dir (0755) when missing, checks a new drop-in with
 /// `dnsmasq --test` where dnsmasq is installed (nothing is written when it fails), writes
-/// changed files atomically (0644) and removes files planned for removal. Throws
+/// changed files atomically (0644, the dhcp-script 0755) and removes files planned for
+/// removal. Throws
 /// util::Error: Exit::unavailable when conf_dir does not exist, Exit::data when dnsmasq
 /// rejects the drop-in.
 void apply(const Plan& plan, const config::Config& c);

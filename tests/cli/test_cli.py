@@ -6,9 +6,11 @@ Usage: test_cli.py DASHCTL CASE   (one CTest test per CASE; see tests/CMakeLists
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 DASHCTL = sys.argv[1]
 MAIN = """\
@@ -81,7 +83,8 @@ class Workspace:
 def case_help(ws):
     out, _ = expect(["--help"], 0, stdout_has=["setup", "teardown", "status", "run", "button", "config", "version", "help",
                                                "--config", "--json"])
-    for unbuilt in ("learn", "dhcp-event"):
+    check("  dhcp-event " in out, "--help lacks dhcp-event")
+    for unbuilt in ("learn",):
         check(f"  {unbuilt} " not in out, f"--help lists {unbuilt}, which does not exist yet")
     expect(["help", "button", "add"], 0, stdout_has=["Usage: dashctl button add", "--mac", "--exec"])
     expect(["button", "add", "--help"], 0, stdout_has="Usage: dashctl button add")
@@ -262,6 +265,138 @@ def case_env_config(ws):
     missing = os.path.join(ws.dir, "other.toml")
     expect(["button", "list"], 66, env={"DASHCTL_CONFIG": missing}, stderr_has=missing)
     expect(["-c", ws.config, "button", "list"], 0, env={"DASHCTL_CONFIG": missing})  # -c wins
+
+
+# ---- dhcp-event: dnsmasq's dhcp-script -----------------------------------------------------
+
+EVENT = ["old", "ac:63:be:00:00:01", "10.77.0.201", "bedroom"]
+WAKE_UP = {"DNSMASQ_SUPPLIED_HOSTNAME": "bedroom", "DNSMASQ_INTERFACE": "br-iot", "DNSMASQ_TIME_REMAINING": "3600"}
+DATAGRAM = ('{"v":1,"action":"old","mac":"ac:63:be:00:00:01","ip":"10.77.0.201","host":"bedroom",'
+            '"interface":"br-iot"}')
+
+
+def event_socket(ws, name="events.sock"):
+    """A datagram socket bound where the daemon's would be, as `dashctl run` binds it."""
+    path = os.path.join(ws.dir, name)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.setblocking(False)
+    return s, path
+
+
+def received(s):
+    """Every datagram waiting on `s`."""
+    out = []
+    while True:
+        try:
+            out.append(s.recv(65536).decode())
+        except BlockingIOError:
+            return out
+
+
+def dnsmasq_env(**extra):
+    """dnsmasq's environment for a script: only what it sets (none of the caller's DNSMASQ_*)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DNSMASQ_")}
+    env.update(extra)
+    return env
+
+
+def run_event(args, env, timeout=10):
+    """Runs dhcp-event with exactly `env`; returns (exit code, stderr, seconds)."""
+    start = time.monotonic()
+    p = subprocess.run([DASHCTL, *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return p.returncode, p.stderr, time.monotonic() - start
+
+
+def case_dhcp_event_sends(ws):
+    s, path = event_socket(ws)
+    rc, err, _ = run_event(["dhcp-event", "--socket", path, *EVENT], dnsmasq_env(**WAKE_UP))
+    check(rc == 0 and err == "", f"dhcp-event -> {rc}: {err}")
+    got = received(s)
+    check(got == [DATAGRAM], f"the daemon's socket got {got}, not {[DATAGRAM]}")
+    # Without --socket it is the config's daemon.event_socket.
+    ws.write("dashctl.toml", MAIN + f'\n[daemon]\nevent_socket = "{path}"\n')
+    rc, err, _ = run_event(["-c", ws.config, "dhcp-event", *EVENT], dnsmasq_env(**WAKE_UP))
+    check(rc == 0 and received(s) == [DATAGRAM], f"through the config: {rc}: {err}")
+    # Words starting with '-' after ACTION, or after '--', are arguments, never options.
+    rc, err, _ = run_event(["dhcp-event", "--socket", path, "add", "ac:63:be:00:00:01", "10.77.0.201", "-v"],
+                           dnsmasq_env(**WAKE_UP))
+    got = [json.loads(d) for d in received(s)]
+    check(rc == 0 and len(got) == 1 and got[0]["host"] == "-v" and got[0]["action"] == "add", f"{rc} {err} {got}")
+    rc, err, _ = run_event(["dhcp-event", "--socket", path, "--", "old", "ac:63:be:00:00:01", "10.77.0.201",
+                            "--socket"], dnsmasq_env(**WAKE_UP))
+    got = [json.loads(d) for d in received(s)]
+    check(rc == 0 and len(got) == 1 and got[0]["host"] == "--socket", f"{rc} {err} {got}")
+    # Global options go before ACTION; -v says what was sent.
+    rc, err, _ = run_event(["dhcp-event", "-v", "--socket", path, *EVENT[:3]], dnsmasq_env(**WAKE_UP))
+    got = [json.loads(d) for d in received(s)]
+    check(rc == 0 and len(got) == 1 and got[0]["host"] == "" and "sent to " + path in err, f"{rc} {err} {got}")
+    s.close()
+
+
+def case_dhcp_event_ignored(ws):
+    s, path = event_socket(ws)
+    ignored = [
+        (["del", *EVENT[1:]], WAKE_UP),                     # a lease ends: not a press
+        (EVENT, {"DNSMASQ_INTERFACE": "br-iot"}),             # dnsmasq starting: no supplied hostname
+        (["add", *EVENT[1:]], {}),
+        (["init"], {}),
+        (["tftp", "1234", "10.77.0.201", "/srv/tftp/file"], {}),
+        (["arp-add", "ac:63:be:00:00:01", "10.77.0.201"], {}),
+        (["add", "00:01:00:01:2c:5e:1a:2b:ac:63:be:00:00:01", "fd00::201", "bedroom"], WAKE_UP),  # DHCPv6
+        (["add", "06-ac:63:be:00:00:01", "10.77.0.201"], WAKE_UP),  # not Ethernet
+    ]
+    for args, env in ignored:
+        rc, err, _ = run_event(["dhcp-event", "--socket", path, *args], dnsmasq_env(**env))
+        check(rc == 0 and err == "", f"dhcp-event {' '.join(args)} -> {rc}: {err!r}")
+        rc, err, _ = run_event(["-v", "dhcp-event", "--socket", path, *args], dnsmasq_env(**env))
+        check(rc == 0 and "ignored: " in err and len(err.strip().splitlines()) == 1,
+              f"dhcp-event -v {' '.join(args)} -> {rc}: {err!r}")
+    got = received(s)
+    check(got == [], f"ignored events reached the daemon: {got}")
+    s.close()
+
+
+def case_dhcp_event_no_daemon(ws):
+    missing = os.path.join(ws.dir, "events.sock")
+    rc, err, seconds = run_event(["dhcp-event", "--socket", missing, *EVENT], dnsmasq_env(**WAKE_UP))
+    check(rc == 0, f"no daemon -> {rc}: {err}")
+    check(err.strip().splitlines() == [f"dashctl: warning: dhcp-event: no daemon on {missing}; event dropped"], err)
+    check(seconds < 0.5, f"dhcp-event took {seconds:.3f} s without a daemon")
+    # A socket left by a daemon that is gone.
+    s, path = event_socket(ws, "stale.sock")
+    s.close()
+    rc, err, seconds = run_event(["dhcp-event", "--socket", path, *EVENT], dnsmasq_env(**WAKE_UP))
+    check(rc == 0 and f"no daemon on {path}" in err and seconds < 0.5, f"stale socket -> {rc} in {seconds:.3f} s: {err}")
+    # A daemon whose queue is full: dropped at once, not waited for.
+    s, path = event_socket(ws, "full.sock")
+    for _ in range(200):
+        rc, err, seconds = run_event(["dhcp-event", "--socket", path, *EVENT], dnsmasq_env(**WAKE_UP))
+        check(rc == 0 and seconds < 0.5, f"-> {rc} in {seconds:.3f} s: {err}")
+        if err:
+            break
+    check(err.strip() == f"dashctl: warning: dhcp-event: the daemon on {path} is busy; event dropped", err)
+    s.close()
+    # No config to find the socket in: dnsmasq still sees success.
+    rc, err, seconds = run_event(["-c", os.path.join(ws.dir, "nope.toml"), "dhcp-event", *EVENT], dnsmasq_env(**WAKE_UP))
+    check(rc == 0 and len(err.strip().splitlines()) == 1 and "cannot read the config" in err and seconds < 0.5,
+          f"no config -> {rc} in {seconds:.3f} s: {err}")
+    ws.write("dashctl.toml", "[network\n")
+    rc, err, _ = run_event(["-c", ws.config, "dhcp-event", *EVENT], dnsmasq_env(**WAKE_UP))
+    check(rc == 0 and len(err.strip().splitlines()) == 1 and "event dropped" in err, f"bad config -> {rc}: {err}")
+
+
+def case_dhcp_event_usage(ws):
+    for args in ([], ["old"], ["old", "ac:63:be:00:00:01"], [*EVENT, "extra"], ["add", "a", "b", "c", "d"]):
+        rc, err, _ = run_event(["dhcp-event", "--socket", "/nonexistent/x.sock", *args], dnsmasq_env(**WAKE_UP))
+        check(rc == 64 and err.startswith("dashctl: dhcp-event: "), f"dhcp-event {args} -> {rc}: {err}")
+    expect(["dhcp-event", "--socket"], 64)
+    expect(["dhcp-event", "--bogus", *EVENT], 64)
+    expect(["help", "dhcp-event"], 0, stdout_has=["Usage: dashctl dhcp-event", "--socket", "ACTION MAC IP [HOST]"])
+    # What no dnsmasq writes, for an event it would send: bad data, not a usage error.
+    rc, err, _ = run_event(["dhcp-event", "--socket", "/nonexistent/x.sock", "add", "zz", "10.77.0.201"],
+                           dnsmasq_env(**WAKE_UP))
+    check(rc == 65 and "'zz' is not a MAC address" in err, f"-> {rc}: {err}")
 
 
 def main():

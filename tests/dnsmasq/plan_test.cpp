@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "dnsmasq/files.h"
 #include "dnsmasq/sample.h"
@@ -16,6 +18,7 @@
 using namespace dashctl;
 using namespace dashctl::dnsmasq;
 using dashctl::test::button;
+using dashctl::test::kBinary;
 using dashctl::test::kListen;
 using dashctl::test::TempDir;
 
@@ -41,6 +44,30 @@ size_t entries(const std::string& dir) {
   return n;
 }
 
+/// The util::Error `f` throws; fails the test when it throws none.
+util::Error error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const util::Error& e) {
+    return e;
+  }
+  FAIL("no util::Error was thrown");
+  return util::Error(util::Exit::ok, "");
+}
+
+/// Checks that setup and teardown both refuse the file at `path`, which dashctl did not write.
+void check_refused_as_foreign(const config::Config& c, const std::string& path) {
+  for (const auto& plan : {std::function<void()>([&] { plan_setup(render(c, kListen)); }),
+                           std::function<void()>([&] { plan_teardown(c); })}) {
+    const auto e = error_of(plan);
+    CHECK(e.code() == util::Exit::cant_create);
+    CHECK(std::string(e.what()) ==
+          path +
+              " exists and was not written by dashctl; move it away or set "
+              "dnsmasq.conf_dir/state_dir elsewhere");
+  }
+}
+
 mode_t mode_of(const std::string& path) {
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -49,17 +76,18 @@ mode_t mode_of(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a first setup creates all three files, a second changes nothing") {
+TEST_CASE("a first setup creates all four files, a second changes nothing") {
   TempDir dir;
   const auto c = config_in(dir);
   const auto p = paths(c.dnsmasq);
 
   const Plan first = plan_setup(render(c, kListen));
-  REQUIRE(first.files.size() == 3);
+  REQUIRE(first.files.size() == 4);
   CHECK(first.any_change());
   CHECK(first.dropin_changed);
   for (const auto& f : first.files) CHECK(f.change == Change::create);
   // The drop-in comes last, so dnsmasq never reads it before the files it names exist.
+  CHECK(first.files[2].path == p.dhcp_script);
   CHECK(first.files.back().path == p.dropin);
 
   apply(first, c);
@@ -67,12 +95,15 @@ TEST_CASE("a first setup creates all three files, a second changes nothing") {
   CHECK(util::read_file(p.dropin) == wanted.dropin.content);
   CHECK(util::read_file(p.hosts) == wanted.hosts.content);
   CHECK(util::read_file(p.dhcp_hosts) == wanted.dhcp_hosts.content);
-  // dnsmasq reads them as its own user after dropping root.
+  CHECK(util::read_file(p.dhcp_script) == wanted.dhcp_script.content);
+  // dnsmasq reads them as its own user after dropping root, and runs the script.
   CHECK(mode_of(p.dropin) == 0644);
   CHECK(mode_of(p.hosts) == 0644);
+  CHECK(mode_of(p.dhcp_hosts) == 0644);
+  CHECK(mode_of(p.dhcp_script) == 0755);
   CHECK(mode_of(c.dnsmasq.state_dir) == 0755);
   // No temporary file left behind, by the atomic writes or by dnsmasq --test.
-  CHECK(entries(c.dnsmasq.state_dir) == 2);
+  CHECK(entries(c.dnsmasq.state_dir) == 3);
   CHECK(entries(c.dnsmasq.conf_dir) == 1);
 
   const Plan second = plan_setup(render(c, kListen));
@@ -103,6 +134,52 @@ TEST_CASE("a new button changes only the leases, which needs no restart") {
   CHECK_FALSE(plan_setup(render(c, kListen)).any_change());
 }
 
+TEST_CASE("a new dashctl binary or event socket changes only the script, which needs no restart") {
+  TempDir dir;
+  auto c = config_in(dir);
+  const auto p = paths(c.dnsmasq);
+  apply(plan_setup(render(c, kListen, kBinary)), c);
+  CHECK_FALSE(plan_setup(render(c, kListen, kBinary)).any_change());
+
+  const Plan moved = plan_setup(render(c, kListen, "/usr/local/bin/dashctl"));
+  CHECK(change_of(moved, p.dhcp_script) == Change::update);
+  CHECK(change_of(moved, p.dropin) == Change::unchanged);
+  CHECK_FALSE(moved.dropin_changed);
+
+  c.daemon.event_socket = dir / "events.sock";
+  const Plan plan = plan_setup(render(c, kListen, kBinary));
+  CHECK(change_of(plan, p.dhcp_script) == Change::update);
+  CHECK_FALSE(plan.dropin_changed);
+  apply(plan, c);
+  CHECK(mode_of(p.dhcp_script) == 0755);
+  CHECK(util::read_file(p.dhcp_script)->find("--socket '" + c.daemon.event_socket + "'") != std::string::npos);
+}
+
+TEST_CASE("turning dnsmasq.dhcp_script off removes the script after the drop-in that names it") {
+  TempDir dir;
+  auto c = config_in(dir);
+  const auto p = paths(c.dnsmasq);
+  apply(plan_setup(render(c, kListen)), c);
+
+  c.dnsmasq.dhcp_script = false;
+  const Plan off = plan_setup(render(c, kListen));
+  REQUIRE(off.files.size() == 4);
+  CHECK(off.dropin_changed);
+  CHECK(off.files[2].path == p.dropin);
+  CHECK(off.files[2].change == Change::update);
+  CHECK(off.files[3].path == p.dhcp_script);
+  CHECK(off.files[3].change == Change::remove);
+  apply(off, c);
+  CHECK_FALSE(std::filesystem::exists(p.dhcp_script));
+  CHECK(util::read_file(p.dropin)->find("dhcp-script") == std::string::npos);
+  CHECK_FALSE(plan_setup(render(c, kListen)).any_change());
+
+  // A script dashctl did not write stays, and is no reason to refuse: dnsmasq is not told to run it.
+  const auto theirs = dir.write("state/dhcp-script", "#!/bin/sh\nlogger \"$@\"\n");
+  CHECK_FALSE(plan_setup(render(c, kListen)).any_change());
+  CHECK(util::read_file(theirs) == "#!/bin/sh\nlogger \"$@\"\n");
+}
+
 TEST_CASE("a new state_dir changes the drop-in, which needs a restart") {
   TempDir dir;
   auto c = config_in(dir);
@@ -120,26 +197,77 @@ TEST_CASE("a file dashctl did not write is refused and left alone") {
   const auto p = paths(c.dnsmasq);
   const std::string theirs = "# my own dnsmasq settings\naddress=/example.com/10.0.0.9\n";
   util::write_file_atomic(p.dropin, theirs);
-
-  for (const auto& plan : {std::function<void()>([&] { plan_setup(render(c, kListen)); }),
-                           std::function<void()>([&] { plan_teardown(c); })}) {
-    try {
-      plan();
-      FAIL("a foreign file was accepted");
-    } catch (const util::Error& e) {
-      CHECK(e.code() == util::Exit::cant_create);
-      CHECK(std::string(e.what()) ==
-            p.dropin +
-                " exists and was not written by dashctl; move it away or set "
-                "dnsmasq.conf_dir/state_dir elsewhere");
-    }
-  }
+  check_refused_as_foreign(c, p.dropin);
   CHECK(util::read_file(p.dropin) == theirs);
   CHECK_FALSE(std::filesystem::exists(c.dnsmasq.state_dir));
 
   // A file that merely mentions the marker somewhere else is not ours either.
   util::write_file_atomic(p.dropin, "# mine\n" + kMarker + "\n");
   CHECK_THROWS_AS(plan_setup(render(c, kListen)), util::Error);
+  // Nor is one with a shebang before it: only the script has that.
+  util::write_file_atomic(p.dropin, "#!/bin/sh\n" + kMarker + "\n");
+  CHECK_THROWS_AS(plan_setup(render(c, kListen)), util::Error);
+}
+
+TEST_CASE("a dhcp-script dashctl did not write is refused and left alone") {
+  TempDir dir;
+  const auto c = config_in(dir);
+  const auto p = paths(c.dnsmasq);
+  std::filesystem::create_directory(c.dnsmasq.state_dir);
+  // The script's marker is on its second line: on the first, or after another first line,
+  // it is not dashctl's.
+  for (const std::string& theirs : std::vector<std::string>{"#!/bin/sh\nlogger \"$@\"\n", kMarker + "\nexec true\n",
+                                   "#!/bin/bash\n" + kMarker + "\n", "#!/bin/sh\n\n" + kMarker + "\n"}) {
+    util::write_file_atomic(p.dhcp_script, theirs, 0755);
+    check_refused_as_foreign(c, p.dhcp_script);
+    CHECK(util::read_file(p.dhcp_script) == theirs);
+  }
+  CHECK_FALSE(std::filesystem::exists(p.dropin));
+}
+
+TEST_CASE("another dhcp-script in dnsmasq's config is refused, naming where it is set") {
+  TempDir dir;
+  const auto c = config_in(dir);
+  const auto p = paths(c.dnsmasq);
+  const std::string main_config = dir / "dnsmasq.conf";
+
+  // What dnsmasq does not read as setting a dhcp-script.
+  dir.write("dnsmasq.conf", "# dhcp-script=/etc/commented-out\ndhcp-scriptuser=nobody\ndhcp-luascript=/x.lua\n");
+  dir.write("dnsmasq.d/.hidden", "dhcp-script=/x\n");
+  dir.write("dnsmasq.d/old.conf~", "dhcp-script=/x\n");
+  dir.write("dnsmasq.d/#auto#", "dhcp-script=/x\n");
+  dir.write("dnsmasq.d/dnsmasq.conf.dpkg-old", "dhcp-script=/x\n");
+  std::filesystem::create_directory(dir / "dnsmasq.d/sub.conf");
+  dir.write("dnsmasq.d/other.conf", "domain-needed\n  #dhcp-script=/x\n");
+  CHECK(plan_setup(render(c, kListen), main_config).any_change());
+
+  const auto refused = [&](const std::string& where) {
+    const auto e = error_of([&] { plan_setup(render(c, kListen), main_config); });
+    CHECK(e.code() == util::Exit::data);
+    CHECK(std::string(e.what()).starts_with(where + ": dnsmasq's dhcp-script is set there already"));
+    CHECK(e.hint().find("dnsmasq.dhcp_script = false") != std::string::npos);
+    CHECK(e.hint().find("dashctl dhcp-event") != std::string::npos);
+  };
+  dir.write("dnsmasq.d/other.conf", "domain-needed\n\n  dhcp-script = /usr/local/bin/lease-hook\n");
+  refused(dir / "dnsmasq.d/other.conf:3");
+  dir.write("dnsmasq.d/another", "dhcp-script=/x\n");
+  refused(dir / "dnsmasq.d/another:1");  // in dnsmasq's order: by name
+  dir.write("dnsmasq.conf", "\tdhcp-script=/etc/dnsmasq-hook\n");
+  refused(main_config + ":1");
+  // Nothing was written.
+  CHECK_FALSE(std::filesystem::exists(c.dnsmasq.state_dir));
+  CHECK_FALSE(std::filesystem::exists(p.dropin));
+
+  // Without dashctl's script there is nothing to clash with.
+  auto off = c;
+  off.dnsmasq.dhcp_script = false;
+  CHECK_NOTHROW(apply(plan_setup(render(off, kListen), main_config), off));
+  // Its own drop-in's dhcp-script line is no clash either.
+  std::filesystem::remove(main_config);
+  std::filesystem::remove(dir / "dnsmasq.d/other.conf");
+  std::filesystem::remove(dir / "dnsmasq.d/another");
+  apply(plan_setup(render(c, kListen), main_config), c);
+  CHECK_FALSE(plan_setup(render(c, kListen), main_config).any_change());
 }
 
 TEST_CASE("teardown removes what setup wrote, and only that") {
@@ -152,18 +280,24 @@ TEST_CASE("teardown removes what setup wrote, and only that") {
 
   apply(plan_setup(render(c, kListen)), c);
   const Plan plan = plan_teardown(c);
-  REQUIRE(plan.files.size() == 3);
+  REQUIRE(plan.files.size() == 4);
   CHECK(plan.dropin_changed);
+  // The same when dnsmasq.dhcp_script was turned off since: the script goes too.
+  auto off = c;
+  off.dnsmasq.dhcp_script = false;
+  CHECK(plan_teardown(off).files.size() == 4);
   // The drop-in goes first, so dnsmasq never reads one that names missing files.
   CHECK(plan.files.front().path == p.dropin);
   for (const auto& f : plan.files) {
     CHECK(f.change == Change::remove);
-    CHECK(f.old_content.starts_with(kMarker));
+    CHECK(f.old_content.starts_with(f.path == p.dhcp_script ? "#!/bin/sh\n" + kMarker : kMarker));
   }
   apply(plan, c);
   CHECK_FALSE(std::filesystem::exists(p.dropin));
   CHECK_FALSE(std::filesystem::exists(p.hosts));
   CHECK_FALSE(std::filesystem::exists(p.dhcp_hosts));
+  CHECK_FALSE(std::filesystem::exists(p.dhcp_script));
+  CHECK(entries(c.dnsmasq.state_dir) == 0);
   CHECK(util::read_file(neighbour) == "domain-needed\n");
   CHECK(plan_teardown(c).files.empty());
 }
@@ -175,22 +309,19 @@ TEST_CASE("teardown of a partial install removes what is there") {
   apply(plan_setup(render(c, kListen)), c);
   util::remove_file(p.hosts);
   const Plan plan = plan_teardown(c);
-  REQUIRE(plan.files.size() == 2);
+  REQUIRE(plan.files.size() == 3);
   CHECK(plan.files[0].path == p.dropin);
   CHECK(plan.files[1].path == p.dhcp_hosts);
+  CHECK(plan.files[2].path == p.dhcp_script);
 }
 
 TEST_CASE("a missing conf_dir means dnsmasq is not set up to read drop-ins") {
   TempDir dir;
   const auto c = test::sample_config(dir / "no-such-dir", dir / "state");
-  try {
-    apply(plan_setup(render(c, kListen)), c);
-    FAIL("no error");
-  } catch (const util::Error& e) {
-    CHECK(e.code() == util::Exit::unavailable);
-    CHECK(std::string(e.what()).find(dir / "no-such-dir") != std::string::npos);
-    CHECK(e.hint().find("conf-dir") != std::string::npos);
-  }
+  const auto e = error_of([&] { apply(plan_setup(render(c, kListen)), c); });
+  CHECK(e.code() == util::Exit::unavailable);
+  CHECK(std::string(e.what()).find(dir / "no-such-dir") != std::string::npos);
+  CHECK(e.hint().find("conf-dir") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(c.dnsmasq.state_dir));
 }
 
@@ -204,6 +335,7 @@ TEST_CASE("state_dir and its missing parents are created 0755 whatever the umask
   CHECK(mode_of(dir / "var/lib") == 0755);
   CHECK(mode_of(dir / "var/lib/dashctl") == 0755);
   CHECK(mode_of(dir / "var/lib/dashctl/hosts") == 0644);
+  CHECK(mode_of(dir / "var/lib/dashctl/dhcp-script") == 0755);
 }
 
 TEST_CASE("diff shows whole files for create and remove") {
@@ -270,6 +402,22 @@ TEST_CASE("diff marks a missing final newline") {
         "-b\n"
         "\\ No newline at end of file\n"
         "+b\n");
+}
+
+TEST_CASE("a first setup's dry-run diff shows the script") {
+  TempDir dir;
+  const auto c = config_in(dir);
+  const auto p = paths(c.dnsmasq);
+  std::string all;
+  for (const auto& f : plan_setup(render(c, kListen, kBinary)).files) all += diff(f);
+  CHECK(all.find("--- /dev/null\n"
+                 "+++ " + p.dhcp_script + "\n"
+                 "@@ -0,0 +1,3 @@\n"
+                 "+#!/bin/sh\n"
+                 "+" + kMarker + "\n"
+                 "+exec '/usr/bin/dashctl' dhcp-event --socket '/run/dashctl/events.sock' -- \"$@\"\n") !=
+        std::string::npos);
+  CHECK(all.find("+dhcp-script=" + p.dhcp_script + "\n") != std::string::npos);
 }
 
 TEST_CASE("a setup plan's diff is what apply then writes") {

@@ -1,20 +1,27 @@
-// What dnsmasq is given: the three files, byte for byte, and the values that must never
-// reach them.
+// What dnsmasq is given: the drop-in, the hosts files and the dhcp-script, byte for byte,
+// and the values that must never reach them.
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <functional>
 
 #include "dnsmasq/files.h"
 #include "dnsmasq/sample.h"
+#include "support/tmpdir.h"
 #include "util/error.h"
 
 using namespace dashctl;
 using namespace dashctl::dnsmasq;
 using dashctl::test::button;
+using dashctl::test::kBinary;
 using dashctl::test::kListen;
 using dashctl::test::sample_config;
+using dashctl::test::TempDir;
 
 namespace {
 
@@ -32,14 +39,16 @@ util::Exit code_of(const std::function<void()>& f) {
 
 }  // namespace
 
-TEST_CASE("render writes the drop-in, the hosts file and the static leases") {
+TEST_CASE("render writes the drop-in, the hosts file, the static leases and the dhcp-script") {
   const auto c = sample_config("/etc/dnsmasq.d", "/var/lib/dashctl");
-  const Rendered r = render(c, kListen);
+  const Rendered r = render(c, kListen, kBinary);
 
   CHECK(r.dropin.path == "/etc/dnsmasq.d/dashctl.conf");
   CHECK(r.dropin.content == kMarkerLine +
                                 "addn-hosts=/var/lib/dashctl/hosts\n"
-                                "dhcp-hostsfile=/var/lib/dashctl/dhcp-hosts\n");
+                                "dhcp-hostsfile=/var/lib/dashctl/dhcp-hosts\n"
+                                "dhcp-script=/var/lib/dashctl/dhcp-script\n");
+  CHECK(r.dropin.mode == 0644);
 
   CHECK(r.hosts.path == "/var/lib/dashctl/hosts");
   CHECK(r.hosts.content == kMarkerLine +
@@ -51,6 +60,63 @@ TEST_CASE("render writes the drop-in, the hosts file and the static leases") {
   CHECK(r.dhcp_hosts.content == kMarkerLine +
                                     "68:54:fd:12:34:56,10.77.0.201,bedroom\n"
                                     "ac:63:be:00:00:02,10.77.0.202,kitchen\n");
+
+  // A script: the shebang first, the marker second; the socket given, so that it never
+  // reads the config.
+  CHECK(r.dhcp_script.path == "/var/lib/dashctl/dhcp-script");
+  CHECK(r.dhcp_script.mode == 0755);
+  CHECK(r.dhcp_script.content == "#!/bin/sh\n" + kMarkerLine +
+                                     "exec '/usr/bin/dashctl' dhcp-event --socket '/run/dashctl/events.sock' -- \"$@\"\n");
+}
+
+TEST_CASE("render without dnsmasq.dhcp_script leaves the script out of the drop-in") {
+  auto c = sample_config("/etc/dnsmasq.d", "/var/lib/dashctl");
+  c.dnsmasq.dhcp_script = false;
+  const Rendered r = render(c, kListen, "relative/is/never/looked/at");
+  CHECK(r.dropin.content == kMarkerLine +
+                                "addn-hosts=/var/lib/dashctl/hosts\n"
+                                "dhcp-hostsfile=/var/lib/dashctl/dhcp-hosts\n");
+  // The path stays known, so that setup can remove a script an earlier setup wrote.
+  CHECK(r.dhcp_script.path == "/var/lib/dashctl/dhcp-script");
+  CHECK(r.dhcp_script.content.empty());
+}
+
+TEST_CASE("render runs this very binary by default") {
+  const std::string self = self_executable();
+  CHECK(self.starts_with('/'));
+  CHECK(::access(self.c_str(), X_OK) == 0);
+  const auto c = sample_config("/etc/dnsmasq.d", "/var/lib/dashctl");
+  CHECK(render(c, kListen).dhcp_script.content.find("exec '" + self + "' dhcp-event") != std::string::npos);
+}
+
+TEST_CASE("the dhcp-script quotes its paths for the shell") {
+  auto c = sample_config("/etc/dnsmasq.d", "/var/lib/dashctl");
+  c.daemon.event_socket = "/run/it's $HOME/`x` \"e\".sock";
+  const Rendered r = render(c, kListen, "/opt/bob's dashctl/dashctl");
+  CHECK(r.dhcp_script.content.ends_with(
+      "exec '/opt/bob'\\''s dashctl/dashctl' dhcp-event --socket '/run/it'\\''s $HOME/`x` \"e\".sock' -- \"$@\"\n"));
+}
+
+TEST_CASE("the dhcp-script hands dnsmasq's arguments over as they are") {
+  // The real /bin/sh runs the script, with a stand-in for dashctl that prints its argv.
+  TempDir dir;
+  const std::string binary = dir / "it's here/dashctl";
+  dir.write("it's here/dashctl", "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]\\n' \"$a\"; done\n");
+  REQUIRE(::chmod(binary.c_str(), 0755) == 0);
+  auto c = sample_config("/etc/dnsmasq.d", "/var/lib/dashctl");
+  c.daemon.event_socket = dir / "ev'ents.sock";
+  const auto script = dir.write("dhcp-script", render(c, kListen, binary).dhcp_script.content);
+  REQUIRE(::chmod(script.c_str(), 0755) == 0);
+
+  const std::string command = "'" + script + "' old ac:63:be:00:00:01 10.77.0.201 '-v --x $y'";
+  FILE* p = ::popen(command.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  char buf[256];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  CHECK(::pclose(p) == 0);
+  CHECK(out == "[dhcp-event]\n[--socket]\n[" + c.daemon.event_socket +
+                   "]\n[--]\n[old]\n[ac:63:be:00:00:01]\n[10.77.0.201]\n[-v --x $y]\n");
 }
 
 TEST_CASE("render with no buttons and a trailing slash in the directories") {
@@ -97,5 +163,21 @@ TEST_CASE("nothing unvalidated reaches a dnsmasq file") {
     auto c = base;
     c.dnsmasq.state_dir = "/etc/dnsmasq.d/./";
     CHECK(code_of([&] { render(c, kListen); }) == util::Exit::data);
+  }
+  SECTION("a control character in the dhcp-script's paths is the user's to fix") {
+    for (const std::string path : {"/run/a\nb.sock", "/run/a\rb.sock", "/run/a\x7f.sock", "/run/a\tb"}) {
+      auto c = base;
+      c.daemon.event_socket = path;
+      CHECK(code_of([&] { render(c, kListen, kBinary); }) == util::Exit::data);
+      c.daemon.event_socket = "/run/dashctl/events.sock";
+      CHECK(code_of([&] { render(c, kListen, path); }) == util::Exit::data);
+    }
+  }
+  SECTION("a dhcp-script without an absolute binary or a socket is a bug") {
+    auto c = base;
+    CHECK(code_of([&] { render(c, kListen, "dashctl"); }) == util::Exit::software);
+    CHECK(code_of([&] { render(c, kListen, ""); }) == util::Exit::software);
+    c.daemon.event_socket.clear();
+    CHECK(code_of([&] { render(c, kListen, kBinary); }) == util::Exit::software);
   }
 }

@@ -15,13 +15,14 @@ inline config::Button button(const std::string& name, const char* mac, const cha
   return b;
 }
 
-/// dnsmasq files under `conf_dir` and `state_dir`; two hostnames; five buttons, listed
-/// out of order: two with a MAC and an address, one with a MAC only, one with an address
-/// only, one with neither.
+/// dnsmasq files under `conf_dir` and `state_dir` (the dhcp-script on, as by default); two
+/// hostnames; five buttons, listed out of order: two with a MAC and an address, one with a
+/// MAC only, one with an address only, one with neither.
 inline config::Config sample_config(const std::string& conf_dir, const std::string& state_dir) {
   config::Config c;
   c.dnsmasq.conf_dir = conf_dir;
   c.dnsmasq.state_dir = state_dir;
+  c.daemon.event_socket = "/run/dashctl/events.sock";  // dnsmasq.dhcp_script is on by default
   c.intercept.hostnames = {"dash-button-na-aws-opf.amazon.com", "parker-gateway-na.amazon.com"};
   c.buttons = {
       button("kitchen", "AC:63:BE:00:00:02", "10.77.0.202"),
@@ -34,5 +35,8 @@ inline config::Config sample_config(const std::string& conf_dir, const std::stri
 }
 
 inline const util::Ipv4 kListen = *util::Ipv4::parse("10.77.0.1");
+
+/// The dashctl binary the dhcp-script runs, for tests that compare its text.
+inline const std::string kBinary = "/usr/bin/dashctl";
 
 }  // namespace dashctl::test
