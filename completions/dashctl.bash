@@ -59,7 +59,7 @@ _dashctl()
     fi
 
     case $prev in
-        -c | --config | --exec)
+        -c | --config | --exec | --socket)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return
@@ -73,7 +73,8 @@ _dashctl()
             COMPREPLY=($(compgen -W "$(_dashctl_interfaces)" -- "$cur"))
             return
             ;;
-        --mac | --ip | --window | --mqtt | --webhook | --listen | --subnet | --listen-port | --lease-range)
+        --mac | --ip | --window | --mqtt | --webhook | --listen | --subnet | --listen-port | --lease-range | \
+            --name | --timeout)
             return
             ;;
     esac
@@ -86,7 +87,7 @@ _dashctl()
         case $w in
             -c | --config | --mac | --ip | --window | --mqtt | --exec | --webhook | \
                 --iot-interface | --listen | --subnet | --listen-port | --lease-range | \
-                --conf-dir | --state-dir | --reload)
+                --conf-dir | --state-dir | --reload | --name | --timeout | --socket)
                 [[ ${COMP_WORDS[i + 1]} == = ]] && ((i++))
                 ((i++))
                 ;;
@@ -103,15 +104,30 @@ _dashctl()
         esac
     done
 
+    local verbs="setup teardown status learn run button dhcp-event config version help"
     local words= opts=$globals
     case $verb in
         "")
             opts+=" --version"
-            words="setup teardown status run button config version help"
+            words=$verbs
             ;;
         setup)
             opts+=" --dry-run --iot-interface --listen --subnet --listen-port --lease-range"
             opts+=" --mqtt --conf-dir --state-dir --reload"
+            ;;
+        learn)
+            # --name is a new name and --timeout a duration: nothing to offer for either.
+            opts+=" --name --timeout --any --window --mqtt --exec --webhook"
+            ;;
+        dhcp-event)
+            # ACTION MAC IP [HOST] as dnsmasq passes them; from ACTION on, every word is
+            # an argument, so options are offered only before it.
+            if [[ -z $sub ]]; then
+                opts+=" --socket"
+                words="add old del"
+            else
+                opts=
+            fi
             ;;
         button)
             case $sub in
@@ -125,7 +141,7 @@ _dashctl()
             ;;
         help)
             case $sub in
-                "") words="setup teardown status run button config version help" ;;
+                "") words=$verbs ;;
                 button) ((nargs == 0)) && words="list show add remove rename test" ;;
                 config) ((nargs == 0)) && words="check" ;;
             esac

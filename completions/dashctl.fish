@@ -11,7 +11,8 @@ function __dashctl_args
         end
         switch $t
             case -c --config --mac --ip --window --mqtt --exec --webhook \
-                --iot-interface --listen --subnet --listen-port --lease-range --conf-dir --state-dir --reload
+                --iot-interface --listen --subnet --listen-port --lease-range --conf-dir --state-dir --reload \
+                --name --timeout --socket
                 set skip 1
             case '-*'
             case '*'
@@ -75,8 +76,10 @@ end
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a setup -d "Install the firewall table and dnsmasq's files (needs root)"
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a teardown -d 'Remove what setup installed; keep the config (needs root)'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a status -d "Show whether the plumbing is in place and current, and the daemon's state"
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a learn -d 'Press a button to add it, with a static lease (needs root)'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a run -d 'Run the daemon in the foreground (no root needed)'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a button -d 'List, show, add, remove, rename and test buttons'
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a dhcp-event -d "Hand a dnsmasq lease event to the daemon (dnsmasq's dhcp-script)"
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a config -d 'Work with the config file'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a version -d 'Show the version and the libraries it was built with'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a help -d 'Show the help of dashctl or of a verb'
@@ -97,6 +100,22 @@ complete -c dashctl -n '__dashctl_in button add' -l window -x -d 'Sightings with
 complete -c dashctl -n '__dashctl_in button add' -l mqtt -x -d 'Publish PAYLOAD to TOPIC on a press (TOPIC[=PAYLOAD])'
 complete -c dashctl -n '__dashctl_in button add' -l exec -r -F -d 'Run a program on a press (absolute path, no shell)'
 complete -c dashctl -n '__dashctl_in button add' -l webhook -x -d 'POST to a URL on a press'
+
+# learn: --name is a new name, not an existing button's; durations are free text
+set -l learn_in '__dashctl_in learn'
+complete -c dashctl -n $learn_in -l name -x -d "The new button's name (default: the first free button-N)"
+complete -c dashctl -n $learn_in -l timeout -x -d 'How long to wait for the press (default 120s)'
+complete -c dashctl -n $learn_in -l any -d 'Learn any new device, not only one asking for an intercepted name'
+complete -c dashctl -n $learn_in -l window -x -d 'Sightings within this time are one press'
+complete -c dashctl -n $learn_in -l mqtt -x -d 'Publish PAYLOAD to TOPIC on a press (TOPIC[=PAYLOAD])'
+complete -c dashctl -n $learn_in -l exec -r -F -d 'Run a program on a press (absolute path, no shell)'
+complete -c dashctl -n $learn_in -l webhook -x -d 'POST to a URL on a press'
+
+# dhcp-event ACTION MAC IP [HOST], as dnsmasq passes them; options only before ACTION
+complete -c dashctl -n '__dashctl_at dhcp-event' -l socket -r -F -d "The daemon's event socket (default: daemon.event_socket)"
+complete -c dashctl -n '__dashctl_at dhcp-event' -a add -d 'A new lease'
+complete -c dashctl -n '__dashctl_at dhcp-event' -a old -d 'A lease dnsmasq knew already'
+complete -c dashctl -n '__dashctl_at dhcp-event' -a del -d 'A lease that ended'
 
 # config
 complete -c dashctl -n '__dashctl_at config; or __dashctl_at help config' -a check -d 'Validate the config and its file permissions'
