@@ -39,6 +39,19 @@ void setup_button(CLI::App& app, Globals& globals, Action& action);
 void setup_config(CLI::App& app, Globals& globals, Action& action);
 void setup_version(CLI::App& app, Globals& globals, Action& action);
 
+/// What a press does, as flags: shared by `button add` and `learn`.
+struct PressOptions {
+  std::string window;
+  std::vector<std::string> mqtt, exec, webhook;
+};
+
+/// Adds --window, --mqtt, --exec and --webhook to a verb.
+void add_press_options(CLI::App* verb, PressOptions& o);
+
+/// Sets the button's window and appends its actions from the flags. Throws
+/// util::Error(Exit::usage) naming `verb` and the flag that is wrong.
+void apply_press_options(const std::string& verb, const PressOptions& o, config::Button& b);
+
 /// Loads the config named by the globals, throwing config::ConfigError when it is bad.
 config::Config load_config(const Globals& globals);
 

@@ -25,10 +25,7 @@ struct AddOptions {
   std::string name;
   std::string mac;
   std::string ip;
-  std::string window;
-  std::vector<std::string> mqtt;
-  std::vector<std::string> exec;
-  std::vector<std::string> webhook;
+  PressOptions press;
 };
 
 nlohmann::json action_json(const config::Action& action) {
@@ -138,29 +135,7 @@ config::Button button_from(const AddOptions& o) {
   }
   if (!b.mac && !b.ip)
     throw Error(Exit::usage, "button add: give --mac or --ip, or both: a button is recognised by them");
-  if (!o.window.empty()) {
-    const auto d = util::parse_duration(o.window);
-    if (!d) throw Error(Exit::usage, "button add: --window: '" + o.window + "' is not a duration (like 10s)");
-    b.window = *d;
-  }
-  for (const auto& m : o.mqtt) {
-    config::MqttAction a;
-    const auto eq = m.find('=');
-    a.topic = m.substr(0, eq);
-    if (eq != std::string::npos) a.payload = m.substr(eq + 1);
-    b.on_press.emplace_back(a);
-  }
-  for (const auto& e : o.exec) {
-    config::ExecAction a;
-    a.argv = util::split_words(e);
-    if (a.argv.empty()) throw Error(Exit::usage, "button add: --exec needs a program");
-    b.on_press.emplace_back(a);
-  }
-  for (const auto& w : o.webhook) {
-    config::WebhookAction a;
-    a.url = w;
-    b.on_press.emplace_back(a);
-  }
+  apply_press_options("button add", o.press, b);
   return b;
 }
 
@@ -193,13 +168,7 @@ void setup_button(CLI::App& app, Globals& g, Action& action) {
       ->type_name("NAME");
   add->add_option("--mac", opts->mac, "The button's MAC address")->type_name("MAC");
   add->add_option("--ip", opts->ip, "Its static address (a DHCP reservation)")->type_name("IP");
-  add->add_option("--window", opts->window, "Sightings within this time are one press (default 10s)")
-      ->type_name("DURATION");
-  add->add_option("--mqtt", opts->mqtt, "Publish PAYLOAD (default 'press') to TOPIC on a press")
-      ->type_name("TOPIC[=PAYLOAD]");
-  add->add_option("--exec", opts->exec, "Run a program (absolute path, split on spaces, no shell)")
-      ->type_name("'PROGRAM ARG...'");
-  add->add_option("--webhook", opts->webhook, "POST to a URL on a press")->type_name("URL");
+  add_press_options(add, opts->press);
   add->callback([&, opts] { action = [&, opts] { return run_add(g, *opts); }; });
 
   auto* remove = button->add_subcommand("remove", "Remove a button's own file");

@@ -42,12 +42,22 @@ void print_daemon(const std::optional<nlohmann::json>& d, const std::string& pro
                 m["connected"].get<bool>() ? "connected" : "disconnected", m["published"].get<unsigned long long>(),
                 m["queued"].get<unsigned long long>(), m["dropped"].get<unsigned long long>());
   }
-  std::vector<std::vector<std::string>> rows{{"BUTTON", "PRESSES", "LAST PRESS", "SOURCE", "FROM"}};
+  if (d->contains("sources")) {
+    const auto& src = (*d)["sources"];
+    std::printf("sources:  connect, dhcp (%s), nflog (%s)\n", src["dhcp"].get<std::string>().c_str(),
+                src["nflog"].is_number() ? ("group " + std::to_string(src["nflog"].get<int>())).c_str()
+                                         : "off: no CAP_NET_ADMIN or group busy, see the log");
+  }
+  // SOURCES: every source that saw the latest press, the first (which fired it) first.
+  std::vector<std::vector<std::string>> rows{{"BUTTON", "PRESSES", "LAST PRESS", "SOURCES", "FROM"}};
   for (const auto& b : (*d)["buttons"]) {
     const auto& last = b["last_press"];
+    std::string sources;
+    for (const auto& src : b.value("press_sources", nlohmann::json::array()))
+      sources += (sources.empty() ? "" : ",") + src.get<std::string>();
     rows.push_back({b["name"].get<std::string>(), std::to_string(b["presses"].get<unsigned long long>()),
                     last.is_null() ? "-" : last["time"].get<std::string>(),
-                    last.is_null() ? "-" : last["source"].get<std::string>(),
+                    last.is_null() ? "-" : sources,
                     last.is_null() ? "-" : last["ip"].get<std::string>()});
   }
   std::printf("\n");

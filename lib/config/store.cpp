@@ -121,19 +121,21 @@ void write_starter(const std::string& path, const Starter& s) {
   util::write_file_atomic(path, text, 0644, util::Replace::forbid);
 }
 
-void add_button(const std::string& config_path, const Button& b) {
-  const std::string dir = buttons_dir_for(config_path);
+namespace {
+
+/// The text of the new button's file, once it is known to fit the config. Call under the
+/// config directory's lock.
+std::string vet_button(const std::string& config_path, const Button& b, const std::string& verb) {
   const std::string file = button_file_for(config_path, b.name);
   if (!util::is_button_name(b.name))
-    throw Error(Exit::data, "'" + b.name + "' is not a valid button name",
+    throw Error(Exit::data, verb + ": '" + b.name + "' is not a valid button name",
                 "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
-  util::DirLock lock(util::dirname_of(config_path));
   auto checked = check(config_path);
   if (!checked.problems.empty()) refuse(std::move(checked.problems));
   if (const auto* other = checked.config.find_button(b.name))
-    throw Error(Exit::data, "button '" + b.name + "' already exists (" + other->where.str() + ")");
+    throw Error(Exit::data, verb + ": button '" + b.name + "' already exists (" + other->where.str() + ")");
   // Validate what will be on disk by reading it back with the loader's own parser.
-  const std::string text = render_button_file(b);
+  std::string text = render_button_file(b);
   std::vector<Diagnostic> problems;
   if (auto parsed = parse_button_file(text, file, b.name, problems)) {
     checked.config.buttons.push_back(std::move(*parsed));
@@ -141,11 +143,25 @@ void add_button(const std::string& config_path, const Button& b) {
   }
   // The new file does not exist yet, so its problems are told without a place.
   for (const auto& p : problems)
-    if (p.where.file == file) throw Error(Exit::data, "button add: " + p.message);
+    if (p.where.file == file) throw Error(Exit::data, verb + ": " + p.message);
   if (!problems.empty()) refuse(std::move(problems));
+  return text;
+}
+
+}  // namespace
+
+void check_new_button(const std::string& config_path, const Button& b, const std::string& verb) {
+  util::DirLock lock(util::dirname_of(config_path));
+  vet_button(config_path, b, verb);
+}
+
+void add_button(const std::string& config_path, const Button& b, const std::string& verb) {
+  const std::string dir = buttons_dir_for(config_path);
+  util::DirLock lock(util::dirname_of(config_path));
+  const std::string text = vet_button(config_path, b, verb);
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     util::throw_system("creating " + dir, errno, Exit::cant_create);
-  util::write_file_atomic(file, text, 0644, util::Replace::forbid);
+  util::write_file_atomic(button_file_for(config_path, b.name), text, 0644, util::Replace::forbid);
 }
 
 void remove_button(const std::string& config_path, const std::string& name) {

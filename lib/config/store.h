@@ -23,9 +23,14 @@ void write_starter(const std::string& path, const Starter& s);
 /// The text of a button's own file.
 std::string render_button_file(const Button& b);
 
-/// Saves a new button as buttons.d/<name>.toml. Throws util::Error (Exit::data) when
-/// the name, MAC or address is taken or the result would not be a valid config.
-void add_button(const std::string& config_path, const Button& b);
+/// Saves a new button as buttons.d/<name>.toml. Throws util::Error (Exit::data), its
+/// message starting with `verb`, when the name, MAC or address is taken or the result
+/// would not be a valid config.
+void add_button(const std::string& config_path, const Button& b, const std::string& verb = "button add");
+
+/// The checks of add_button without the write: for a button whose MAC is not known yet,
+/// so that `learn` refuses bad flags before anyone presses anything.
+void check_new_button(const std::string& config_path, const Button& b, const std::string& verb);
 
 /// Removes buttons.d/<name>.toml. A button written inline in the main file is left
 /// alone with an error saying where it is.

@@ -18,10 +18,13 @@
 #include "actions/actions.h"
 #include "config/load.h"
 #include "daemon/control.h"
+#include "daemon/event.h"
 #include "daemon/reload.h"
 #include "mqtt/client.h"
 #include "mqtt/topics.h"
 #include "netlink/neighbour.h"
+#include "nflog/packet.h"
+#include "nflog/socket.h"
 #include "press/identify.h"
 #include "press/press.h"
 #include "util/error.h"
@@ -34,6 +37,7 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using local = asio::local::stream_protocol;
+using datagram = asio::local::datagram_protocol;
 using util::Error;
 using util::Exit;
 using namespace std::chrono_literals;
@@ -110,6 +114,10 @@ struct Counters {
   uint64_t unknown = 0;
   uint64_t actions_ok = 0;
   uint64_t actions_failed = 0;
+  uint64_t dhcp_events = 0;      ///< wake-ups from dhcp-event
+  uint64_t bad_datagrams = 0;    ///< datagrams on the event socket that were not events
+  uint64_t nflog_packets = 0;    ///< logged packets read
+  uint64_t nflog_malformed = 0;  ///< logged packets that were no IPv4 UDP
 };
 
 class Daemon {
@@ -125,6 +133,8 @@ class Daemon {
   int run() {
     start_listener();
     start_control();
+    start_events();
+    start_nflog();
     start_mqtt();
     wait_for_signal();
     spdlog::info("listening on {}:{} for {} button{}; control socket {}", listen_ip_.str(), listen_port_,
@@ -133,6 +143,7 @@ class Daemon {
     io_.run();
     if (mqtt_) mqtt_->stop(1s);
     ::unlink(config_.daemon.control_socket.c_str());
+    ::unlink(event_path_.c_str());
     spdlog::info("stopped");
     return 0;
   }
@@ -226,12 +237,121 @@ class Daemon {
     });
   }
 
+  // ---- dnsmasq's lease events ----------------------------------------------------------------
+
+  /// The datagram socket `dashctl dhcp-event` writes to. Owner and group only, like the
+  /// control socket: whoever can write here can announce presses.
+  void start_events() {
+    event_path_ = config_.daemon.event_socket;
+    struct stat st {};
+    if (::lstat(event_path_.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode))
+        throw Error(Exit::cant_create, event_path_ + " exists and is not a socket", "set daemon.event_socket elsewhere");
+      ::unlink(event_path_.c_str());  // the control socket showed no other daemon runs
+    }
+    const mode_t old = ::umask(0007);
+    boost::system::error_code ec;
+    events_.emplace(io_);
+    events_->open(datagram(), ec);
+    if (!ec) events_->bind(datagram::endpoint(event_path_), ec);
+    ::umask(old);
+    if (ec) throw Error(Exit::cant_create, "binding the event socket " + event_path_ + ": " + ec.message());
+    receive_event();
+  }
+
+  void receive_event() {
+    events_->async_receive(asio::buffer(event_buf_), [this](boost::system::error_code ec, size_t n) {
+      if (ec == asio::error::operation_aborted || !events_ || !events_->is_open()) return;
+      if (!ec) on_datagram(std::string_view(event_buf_.data(), n));
+      receive_event();
+    });
+  }
+
+  void on_datagram(std::string_view bytes) {
+    const auto e = decode(bytes);
+    if (!e) {
+      ++counters_.bad_datagrams;
+      spdlog::debug("event socket: a datagram that is no lease event ({} bytes)", bytes.size());
+      return;
+    }
+    ++counters_.dhcp_events;
+    press::Sighting s;
+    s.source = press::Source::dhcp;
+    s.mac = e->mac;
+    s.ip = e->ip;
+    s.time = press::Clock::now();
+    s.wall = std::chrono::system_clock::now();
+    s.detail = "dnsmasq: " + e->action + " " + e->ip.str() + (e->hostname.empty() ? "" : " " + e->hostname);
+    sight(std::move(s));
+  }
+
+  // ---- NFLOG: the buttons' own DHCP requests and DNS queries ---------------------------------
+
+  /// Reads the NFLOG group setup's rules log the buttons' packets to. Needs CAP_NET_ADMIN;
+  /// without it the daemon says so once and goes on with the other sources.
+  void start_nflog() {
+    const uint16_t group = config_.network.nflog_group;
+    try {
+      nflog_ = std::make_unique<nflog::Socket>(group);
+    } catch (const Error& e) {
+      if (e.code() == Exit::no_perm)
+        spdlog::info("nflog source off: no CAP_NET_ADMIN (presses are seen from dnsmasq's events and connections)");
+      else
+        spdlog::warn("nflog source off: {}", e.what());
+      return;
+    }
+    nflog_desc_.emplace(io_, ::dup(nflog_->fd()));
+    spdlog::info("nflog source on: NFLOG group {}", group);
+    wait_nflog();
+  }
+
+  void stop_nflog() {
+    boost::system::error_code ec;
+    if (nflog_desc_) nflog_desc_->close(ec);
+    nflog_desc_.reset();
+    nflog_.reset();
+  }
+
+  void wait_nflog() {
+    nflog_desc_->async_wait(asio::posix::descriptor_base::wait_read, [this](boost::system::error_code ec) {
+      if (ec || !nflog_) return;
+      try {
+        nflog_->drain([this](const nflog::Logged& l) { on_logged(l); });
+      } catch (const Error& e) {
+        spdlog::error("nflog source off: {}", e.what());
+        stop_nflog();
+        return;
+      }
+      wait_nflog();
+    });
+  }
+
+  void on_logged(const nflog::Logged& l) {
+    ++counters_.nflog_packets;
+    const auto packet = nflog::parse_ipv4_udp(l.payload);
+    if (!packet || (!packet->dhcp && !packet->question)) {
+      ++counters_.nflog_malformed;
+      return;
+    }
+    press::Sighting s;
+    s.source = press::Source::nflog;
+    s.mac = l.mac;
+    s.ip = packet->src;  // 0.0.0.0 for a DHCP request before the button has its address
+    s.time = press::Clock::now();
+    s.wall = std::chrono::system_clock::now();
+    s.detail = packet->dhcp ? std::string("DHCP request")
+                            : "DNS query " + nflog::qtype_name(packet->question->type) + " " + packet->question->name;
+    sight(std::move(s));
+  }
+
   // ---- presses ---------------------------------------------------------------------------
 
   void sight(press::Sighting s) {
     ++counters_.sightings;
     const auto id = identifier_.identify(config_, s.ip, s.mac);
     s.mac = id.mac;
+    // A DHCP request comes from 0.0.0.0: the button's address is the one the config gives it.
+    if (s.ip == util::Ipv4{} && id.button && id.button->ip) s.ip = *id.button->ip;
     const std::string who = s.ip.str() + (s.mac ? " (" + s.mac->str() + ")" : "");
     if (!id.button) {
       if (tracker_.sight_unknown(s, kUnknownWindow)) {
@@ -250,7 +370,8 @@ class Daemon {
       return;
     }
     ++counters_.presses;
-    spdlog::info("{}: pressed ({} from {}, #{})", id.button->name, press::source_name(s.source), who, press->number);
+    spdlog::info("{}: pressed ({} from {}: {}, #{})", id.button->name, press::source_name(s.source), who, s.detail,
+                 press->number);
     fire(*id.button, *press);
   }
 
@@ -353,6 +474,7 @@ class Daemon {
         accept();
         spdlog::info("reload: now listening on {}:{}", listen_ip_.str(), listen_port_);
       }
+      const bool nflog_changed = next.network.nflog_group != config_.network.nflog_group;
       const bool broker_changed = plan.broker_changed;
       if (mqtt_ && !broker_changed) {
         for (const auto& m : mqtt::discovery_removals(config_, next)) mqtt_->publish(m.topic, m.payload, m.qos, m.retain);
@@ -361,6 +483,10 @@ class Daemon {
       for (const auto& b : next.buttons) names.insert(b.name);
       tracker_.keep_only(names);
       config_ = std::move(next);
+      if (nflog_changed) {
+        stop_nflog();
+        start_nflog();
+      }
       if (broker_changed) {
         if (mqtt_) mqtt_->stop(1s);
         mqtt_.reset();
@@ -383,6 +509,8 @@ class Daemon {
     boost::system::error_code ec;
     if (acceptor_) acceptor_->close(ec);
     if (control_) control_->close(ec);
+    if (events_) events_->close(ec);
+    stop_nflog();
     signals_.cancel(ec);
     if (inflight_ == 0) {
       io_.stop();
@@ -467,6 +595,13 @@ class Daemon {
   std::string answer(const std::string& request) {
     if (request == "ping") return R"({"ok":true})";
     if (request == "status") return status().dump();
+    if (request == "reload") {
+      // `dashctl learn` after it saved a button: as SIGHUP does, once this answer is out.
+      asio::post(io_, [this] {
+        if (!stopping_) reload();
+      });
+      return R"({"ok":true})";
+    }
     return R"({"error":"unknown request"})";
   }
 
@@ -479,6 +614,9 @@ class Daemon {
         j["presses"] = it->second.presses;
         j["sightings"] = it->second.sightings;
         if (it->second.last_press) j["last_press"] = sighting_json(*it->second.last_press);
+        auto sources = nlohmann::json::array();
+        for (const auto src : it->second.press_sources) sources.push_back(press::source_name(src));
+        j["press_sources"] = sources;
       }
       buttons.push_back(j);
     }
@@ -510,7 +648,16 @@ class Daemon {
               {"unknown", counters_.unknown},
               {"actions_ok", counters_.actions_ok},
               {"actions_failed", counters_.actions_failed},
-              {"actions_running", inflight_}}},
+              {"actions_running", inflight_},
+              {"dhcp_events", counters_.dhcp_events},
+              {"bad_datagrams", counters_.bad_datagrams},
+              {"nflog_packets", counters_.nflog_packets},
+              {"nflog_malformed", counters_.nflog_malformed}}},
+            {"sources",
+             {{"connect", true},
+              {"dhcp", config_.daemon.event_socket},
+              {"nflog", nflog_ ? nlohmann::json(nflog_->group()) : nlohmann::json(false)},
+              {"nflog_lost", nflog_ ? nflog_->stats().lost : 0}}},
             {"mqtt", mqtt},
             {"buttons", buttons},
             {"unknown", unknown}};
@@ -524,6 +671,11 @@ class Daemon {
   std::unique_ptr<mqtt::Client> mqtt_;
   std::optional<tcp::acceptor> acceptor_;
   std::optional<local::acceptor> control_;
+  std::optional<datagram::socket> events_;
+  std::string event_path_;
+  std::array<char, kMaxDatagram + 1> event_buf_{};  ///< one more: a longer datagram is refused, not cut
+  std::unique_ptr<nflog::Socket> nflog_;
+  std::optional<asio::posix::stream_descriptor> nflog_desc_;
   std::optional<asio::steady_timer> grace_;
   asio::signal_set signals_;
   Counters counters_;

@@ -9,6 +9,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -134,6 +135,14 @@ void encode_matches(nftnl_rule* r, const Rule& rule) {
   std::strncpy(name, rule.iifname.c_str(), IFNAMSIZ - 1);
   meta_load(r, NFT_META_IIFNAME);
   cmp(r, NFT_CMP_EQ, name, IFNAMSIZ);
+  if (rule.ether_saddr) {
+    // nft checks the link layer is Ethernet before it reads an Ethernet address.
+    const uint16_t ether = ARPHRD_ETHER;
+    meta_load(r, NFT_META_IIFTYPE);
+    cmp(r, NFT_CMP_EQ, &ether, sizeof ether);
+    payload_load(r, NFT_PAYLOAD_LL_HEADER, 6, 6);
+    cmp(r, NFT_CMP_EQ, rule.ether_saddr->bytes.data(), 6);
+  }
   if (rule.established) {
     auto* e = expr("ct");
     nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
@@ -187,6 +196,12 @@ void encode_verdict(nftnl_rule* r, const Rule& rule) {
       auto* e = expr("redir");
       nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
       nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+      add(r, e);
+      break;
+    }
+    case Verdict::log: {
+      auto* e = expr("log");
+      nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, rule.log_group);
       add(r, e);
       break;
     }

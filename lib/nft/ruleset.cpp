@@ -60,6 +60,20 @@ Ruleset build(const config::Config& config) {
   rs.chains.push_back(pre);
 
   Chain input{"input", "filter", "input", 0, {}};
+  // Before anything can accept them: the buttons' own DHCP requests and DNS queries, for
+  // the daemon's nflog press source. A packet from no button costs nothing but the match.
+  for (const auto& b : config.buttons) {
+    if (!b.mac) continue;
+    for (const uint16_t port : {uint16_t{67}, uint16_t{53}}) {
+      Rule r = port_rule(iif, Proto::udp, port, Verdict::log,
+                         input.rules.empty() ? "presses seen early: buttons' DHCP and DNS, to NFLOG group " +
+                                                   std::to_string(net.nflog_group)
+                                             : "");
+      r.ether_saddr = b.mac;
+      r.log_group = net.nflog_group;
+      input.rules.push_back(r);
+    }
+  }
   Rule established = from(iif, "replies to what this host sent");
   established.established = true;
   input.rules.push_back(established);
@@ -86,9 +100,28 @@ Ruleset build(const config::Config& config) {
   return rs;
 }
 
+uint16_t learn_group(const config::Config& config) {
+  return static_cast<uint16_t>(config.network.nflog_group + 1);  // the parser keeps it below 65535
+}
+
+Ruleset build_learn(const config::Config& config) {
+  const std::string& iif = config.network.iot_interface;
+  Ruleset rs;
+  rs.table = kLearnTable;
+  Chain watch{"watch", "filter", "prerouting", -300, {}};
+  for (const uint16_t port : {uint16_t{67}, uint16_t{53}}) {
+    Rule r = port_rule(iif, Proto::udp, port, Verdict::log, port == 67 ? "dashctl learn: DHCP requests and DNS queries" : "");
+    r.log_group = learn_group(config);
+    watch.rules.push_back(r);
+  }
+  rs.chains.push_back(watch);
+  return rs;
+}
+
 std::string to_text(const Rule& r) {
   std::ostringstream out;
   out << "iifname \"" << r.iifname << "\"";
+  if (r.ether_saddr) out << " ether saddr " << r.ether_saddr->str();
   if (r.established) out << " ct state established,related";
   if (r.daddr) {
     out << " ip daddr " << (r.daddr->length == 32 ? r.daddr->network.str() : r.daddr->str());
@@ -104,6 +137,7 @@ std::string to_text(const Rule& r) {
     case Verdict::redirect: out << " redirect to :" << r.redirect_port; break;
     case Verdict::reject_tcp_reset: out << " reject with tcp reset"; break;
     case Verdict::reject_admin: out << " reject with icmpx admin-prohibited"; break;
+    case Verdict::log: out << " log group " << r.log_group; break;
   }
   return out.str();
 }
@@ -120,7 +154,10 @@ std::string to_text(const Ruleset& rs, bool replace) {
   for (size_t i = 0; i < rs.chains.size(); ++i) {
     const auto& c = rs.chains[i];
     if (i) out << "\n";
-    const std::string prio = c.priority == -100 ? "dstnat" : c.priority == 0 ? "filter" : std::to_string(c.priority);
+    const std::string prio = c.priority == -300   ? "raw"
+                             : c.priority == -100 ? "dstnat"
+                             : c.priority == 0    ? "filter"
+                                                  : std::to_string(c.priority);
     out << "\tchain " << c.name << " {\n"
         << "\t\ttype " << c.type << " hook " << c.hook << " priority " << prio << "; policy accept;\n";
     for (const auto& r : c.rules) {

@@ -1,5 +1,6 @@
 #include "plumbing/plumbing.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -117,8 +118,38 @@ Plan plan_setup(const config::Config& c, const Effective& e) {
   return {nft::build(c), dnsmasq::plan_setup(dnsmasq::render(c, e.listen_address))};
 }
 
+std::unique_ptr<util::DirLock> lock_learn(const config::Config& c, std::chrono::milliseconds wait) {
+  const std::string& dir = c.dnsmasq.state_dir;
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    util::throw_system("creating " + dir, errno, util::Exit::cant_create);
+  try {
+    return std::make_unique<util::DirLock>(dir, wait);
+  } catch (const util::Error& e) {
+    if (e.code() != util::Exit::temp_fail) throw;
+    throw util::Error(util::Exit::temp_fail, "another 'dashctl learn' is running (it holds " + dir + ")",
+                      "wait for it to finish, or stop it");
+  }
+}
+
+std::optional<std::string> remove_stale_learn_table(const config::Config& c) {
+  if (!nft::read_table("inet", nft::kLearnTable)) return std::nullopt;
+  std::unique_ptr<util::DirLock> lock;
+  try {
+    lock = lock_learn(c);
+  } catch (const util::Error& e) {
+    if (e.code() == util::Exit::temp_fail) return std::nullopt;  // a learn is running: its table
+    throw;
+  }
+  nft::remove_table("inet", nft::kLearnTable);
+  return std::string("nftables: removed table inet ") + nft::kLearnTable + ", left by an interrupted 'dashctl learn'";
+}
+
 Report apply_setup(const config::Config& c, const Plan& p) {
   Report report;
+  if (auto stale = remove_stale_learn_table(c)) {
+    report.lines.push_back(*stale);
+    report.changed = true;
+  }
   if (p.files.any_change()) check_writable(c);
   // dnsmasq judges a new drop-in before anything changes, so a rejected one leaves the
   // firewall as it was too. (apply() checks again before it writes.)
@@ -155,6 +186,10 @@ Report apply_setup(const config::Config& c, const Plan& p) {
 
 Report teardown(const config::Config& c) {
   Report report;
+  if (auto stale = remove_stale_learn_table(c)) {
+    report.lines.push_back(*stale);
+    report.changed = true;
+  }
   const auto files = dnsmasq::plan_teardown(c);
   if (files.any_change()) check_writable(c);
   if (nft::remove_table("inet", "dashctl")) {

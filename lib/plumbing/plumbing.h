@@ -2,6 +2,8 @@
 // The network plumbing as a whole: the nftables table and dnsmasq's files, planned from the
 // config, applied together, removed together, and inspected for `status`.
 
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "config/model.h"
 #include "dnsmasq/files.h"
 #include "nft/ruleset.h"
+#include "util/fs.h"
 
 namespace dashctl::plumbing {
 
@@ -45,6 +48,15 @@ Report apply_setup(const config::Config& c, const Plan& p);
 
 /// Removes the table and dashctl's dnsmasq files, and reloads dnsmasq.
 Report teardown(const config::Config& c);
+
+/// The lock a running `dashctl learn` holds: state_dir itself (created when missing).
+/// Throws util::Error(Exit::temp_fail) when another learn holds it.
+std::unique_ptr<util::DirLock> lock_learn(const config::Config& c, std::chrono::milliseconds wait = {});
+
+/// Removes the table of a `dashctl learn` that was killed before it could (SIGKILL, a
+/// crash). The table of a learn that is still running (it holds lock_learn) is left alone.
+/// Returns a line for the report when it removed one.
+std::optional<std::string> remove_stale_learn_table(const config::Config& c);
 
 /// The state for `status`.
 struct Status {

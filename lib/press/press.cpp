@@ -8,7 +8,7 @@ const char* source_name(Source s) {
   switch (s) {
     case Source::connect: return "connect";
     case Source::dhcp: return "dhcp";
-    case Source::dns: return "dns";
+    case Source::nflog: return "nflog";
     case Source::test: return "test";
   }
   return "unknown";
@@ -24,11 +24,16 @@ std::optional<Press> Tracker::sight(const std::string& button, std::chrono::mill
   // keeps retrying (DHCP, DNS, several TLS attempts) cannot stretch one press forever.
   // A sighting older than the start (sources report out of order) joins it as well.
   auto current = current_.find(button);
-  if (current != current_.end() && s.time - current->second.started < window) return std::nullopt;
+  if (current != current_.end() && s.time - current->second.started < window) {
+    if (std::find(state.press_sources.begin(), state.press_sources.end(), s.source) == state.press_sources.end())
+      state.press_sources.push_back(s.source);
+    return std::nullopt;
+  }
 
   current_[button] = Current{s.time};
   ++state.presses;
   state.last_press = s;
+  state.press_sources = {s.source};
   return Press{button, s, state.presses};
 }
 

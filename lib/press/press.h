@@ -18,9 +18,11 @@ namespace dashctl::press {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Source { connect, dhcp, dns, test };
+/// connect: a connection to the listener. dhcp: dnsmasq's lease event (dhcp-event). nflog:
+/// the kernel's log of the button's own DHCP request or DNS query. test: `button test`.
+enum class Source { connect, dhcp, nflog, test };
 
-/// "connect", "dhcp", "dns" or "test".
+/// "connect", "dhcp", "nflog" or "test".
 const char* source_name(Source s);
 
 struct Sighting {
@@ -44,6 +46,7 @@ struct ButtonState {
   uint64_t presses = 0;    ///< presses started
   uint64_t sightings = 0;  ///< sightings, those that joined a press included
   std::optional<Sighting> last_press;  ///< the first sighting of the latest press
+  std::vector<Source> press_sources;   ///< the latest press's sources, in the order they first showed
   std::optional<Sighting> last_sighting;
 };
 

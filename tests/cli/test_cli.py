@@ -83,9 +83,8 @@ class Workspace:
 def case_help(ws):
     out, _ = expect(["--help"], 0, stdout_has=["setup", "teardown", "status", "run", "button", "config", "version", "help",
                                                "--config", "--json"])
-    check("  dhcp-event " in out, "--help lacks dhcp-event")
-    for unbuilt in ("learn",):
-        check(f"  {unbuilt} " not in out, f"--help lists {unbuilt}, which does not exist yet")
+    for verb in ("learn", "dhcp-event"):
+        check(f"  {verb} " in out, f"--help lacks {verb}")
     expect(["help", "button", "add"], 0, stdout_has=["Usage: dashctl button add", "--mac", "--exec"])
     expect(["button", "add", "--help"], 0, stdout_has="Usage: dashctl button add")
     expect(["help", "config"], 0, stdout_has="check")
@@ -301,6 +300,11 @@ def dnsmasq_env(**extra):
     return env
 
 
+# "Returns at once": well under the 10 s a blocked send would take before run_event gives up. The sanitizer
+# build alone needs about 0.5 s to start on a loaded 2-core machine; scripts/bench measures the real latency.
+PROMPT = 3.0
+
+
 def run_event(args, env, timeout=10):
     """Runs dhcp-event with exactly `env`; returns (exit code, stderr, seconds)."""
     start = time.monotonic()
@@ -362,24 +366,24 @@ def case_dhcp_event_no_daemon(ws):
     rc, err, seconds = run_event(["dhcp-event", "--socket", missing, *EVENT], dnsmasq_env(**WAKE_UP))
     check(rc == 0, f"no daemon -> {rc}: {err}")
     check(err.strip().splitlines() == [f"dashctl: warning: dhcp-event: no daemon on {missing}; event dropped"], err)
-    check(seconds < 0.5, f"dhcp-event took {seconds:.3f} s without a daemon")
+    check(seconds < PROMPT, f"dhcp-event took {seconds:.3f} s without a daemon")
     # A socket left by a daemon that is gone.
     s, path = event_socket(ws, "stale.sock")
     s.close()
     rc, err, seconds = run_event(["dhcp-event", "--socket", path, *EVENT], dnsmasq_env(**WAKE_UP))
-    check(rc == 0 and f"no daemon on {path}" in err and seconds < 0.5, f"stale socket -> {rc} in {seconds:.3f} s: {err}")
+    check(rc == 0 and f"no daemon on {path}" in err and seconds < PROMPT, f"stale socket -> {rc} in {seconds:.3f} s: {err}")
     # A daemon whose queue is full: dropped at once, not waited for.
     s, path = event_socket(ws, "full.sock")
     for _ in range(200):
         rc, err, seconds = run_event(["dhcp-event", "--socket", path, *EVENT], dnsmasq_env(**WAKE_UP))
-        check(rc == 0 and seconds < 0.5, f"-> {rc} in {seconds:.3f} s: {err}")
+        check(rc == 0 and seconds < PROMPT, f"-> {rc} in {seconds:.3f} s: {err}")
         if err:
             break
     check(err.strip() == f"dashctl: warning: dhcp-event: the daemon on {path} is busy; event dropped", err)
     s.close()
     # No config to find the socket in: dnsmasq still sees success.
     rc, err, seconds = run_event(["-c", os.path.join(ws.dir, "nope.toml"), "dhcp-event", *EVENT], dnsmasq_env(**WAKE_UP))
-    check(rc == 0 and len(err.strip().splitlines()) == 1 and "cannot read the config" in err and seconds < 0.5,
+    check(rc == 0 and len(err.strip().splitlines()) == 1 and "cannot read the config" in err and seconds < PROMPT,
           f"no config -> {rc} in {seconds:.3f} s: {err}")
     ws.write("dashctl.toml", "[network\n")
     rc, err, _ = run_event(["-c", ws.config, "dhcp-event", *EVENT], dnsmasq_env(**WAKE_UP))

@@ -26,7 +26,7 @@ def table(lab):
 def our_files(lab):
     st = lab.state
     return {p: os.path.exists(p) for p in (f"{st}/dnsmasq.d/dashctl.conf", f"{st}/dashctl/hosts",
-                                           f"{st}/dashctl/dhcp-hosts")}
+                                           f"{st}/dashctl/dhcp-hosts", f"{st}/dashctl/dhcp-script")}
 
 
 def case_setup_installs(repo):
@@ -49,7 +49,10 @@ def case_setup_installs(repo):
         check(lab.file("dnsmasq.pid").strip() == pid, "a second setup restarted dnsmasq")
         status = json.loads(ok(d("--json", "status"), "status"))
         check(status["ok"] and status["nftables"]["current"] and status["dnsmasq"]["running"], f"{status}")
-        check([f["state"] for f in status["files"]] == ["current"] * 3, f"{status}")
+        check([f["state"] for f in status["files"]] == ["current"] * 4, f"{status}")
+        script = f"{lab.state}/dashctl/dhcp-script"
+        check(os.stat(script).st_mode & 0o777 == 0o755, f"dhcp-script mode {os.stat(script).st_mode:o}")
+        check("dhcp-script=" + script in lab.file("dnsmasq.d/dashctl.conf"), lab.file("dnsmasq.d/dashctl.conf"))
 
 
 def listener(lab, seen, stop):

@@ -75,9 +75,9 @@ TEST_CASE("a press without a known MAC has mac null, and follows the prefix and 
 
 TEST_CASE("an unknown device is published under <prefix>/unknown") {
   config::Mqtt m;
-  const auto msg = mqtt::unknown_message(m, sighting(press::Source::dns, "aa:bb:cc:dd:ee:ff", "10.77.0.99"));
+  const auto msg = mqtt::unknown_message(m, sighting(press::Source::nflog, "aa:bb:cc:dd:ee:ff", "10.77.0.99"));
   CHECK(msg == mqtt::Message{"dashctl/unknown",
-                             R"({"mac":"aa:bb:cc:dd:ee:ff","ip":"10.77.0.99","source":"dns",)"
+                             R"({"mac":"aa:bb:cc:dd:ee:ff","ip":"10.77.0.99","source":"nflog",)"
                              R"("time":"2026-11-22T03:04:05.123Z"})",
                              1, false});
   const auto no_mac = mqtt::unknown_message(m, sighting(press::Source::connect, nullptr, "10.77.0.98"));

@@ -35,6 +35,14 @@ forward_allow = [
   { to = "10.78.0.5", proto = "tcp", port = 8123 },
   { to = "10.78.1.0/24" },
 ]
+
+[[button]]
+name = "btn1"
+mac = "02:00:00:77:00:01"
+
+[[button]]
+name = "by-address"
+ip = "10.77.0.202"
 )";
 
 std::string golden_path(const std::string& name) {
@@ -72,6 +80,28 @@ TEST_CASE("the lab's ruleset as nft text") {
   compare_golden("lab.nft", nft::to_text(nft::build(parse(kLab))));
 }
 
+TEST_CASE("learn's table encodes exactly as nft encodes the same rules") {
+  const auto rs = nft::build_learn(parse(kLab));
+  CHECK(rs.table == "dashctl-learn");
+  compare_golden("learn.netlink", encoded_text(rs));
+  compare_golden("learn.nft", nft::to_text(rs));
+}
+
+TEST_CASE("buttons with a MAC have their DHCP and DNS logged and others do not") {
+  auto c = parse(kLab);
+  const auto input = nft::build(c).chains[1];
+  REQUIRE(input.rules.size() >= 2);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(input.rules[i].verdict == nft::Verdict::log);
+    CHECK(input.rules[i].log_group == 2716);
+    CHECK(input.rules[i].ether_saddr == util::Mac::parse("02:00:00:77:00:01"));
+  }
+  CHECK(input.rules[2].verdict != nft::Verdict::log);  // the button known by address has none
+  c.network.nflog_group = 7;
+  CHECK(nft::build(c).chains[1].rules[0].log_group == 7);
+  CHECK(nft::learn_group(c) == 8);
+}
+
 TEST_CASE("the chains follow the config's switches") {
   auto c = parse(kLab);
   auto rs = nft::build(c);
@@ -89,7 +119,8 @@ TEST_CASE("the chains follow the config's switches") {
   c.network.isolate = false;
   rs = nft::build(c);
   REQUIRE(rs.chains.size() == 2);  // no forward chain
-  for (const auto& r : rs.chains[1].rules) CHECK(r.verdict == nft::Verdict::accept);
+  for (const auto& r : rs.chains[1].rules)  // the press log rules stay: the nflog source needs them
+    CHECK((r.verdict == nft::Verdict::accept || r.verdict == nft::Verdict::log));
 }
 
 TEST_CASE("the expected table compares equal to itself and names what differs") {
@@ -101,7 +132,7 @@ TEST_CASE("the expected table compares equal to itself and names what differs") 
   have.chains[2].rules[0].back() = "[ immediate reg 0 drop ]";
   have.chains.push_back({"extra", "filter", "output", "accept", 0, {}});
   const auto diff = nft::differences(want, have);
-  CHECK(diff == std::vector<std::string>{"chain input has 6 rules, not 7", "chain forward: rule 1 has [ immediate reg 0 drop ] where [ immediate reg 0 accept ] belongs",
+  CHECK(diff == std::vector<std::string>{"chain input has 8 rules, not 9", "chain forward: rule 1 has [ immediate reg 0 drop ] where [ immediate reg 0 accept ] belongs",
                                          "chain extra is not dashctl's"});
   have = want;
   have.chains.erase(have.chains.begin());

@@ -101,7 +101,7 @@ TEST_CASE("one press seen by every source fires once, at the earliest") {
   REQUIRE(p);
   CHECK(p->first.source == Source::dhcp);
   CHECK(p->first.mac == util::Mac::parse("68:54:fd:12:34:56"));
-  CHECK_FALSE(t.sight("bedroom", 10s, at(57ms, Source::dns)));
+  CHECK_FALSE(t.sight("bedroom", 10s, at(57ms, Source::nflog)));
   CHECK_FALSE(t.sight("bedroom", 10s, at(553ms, Source::connect)));
   CHECK_FALSE(t.sight("bedroom", 10s, at(820ms, Source::connect)));
   const auto& st = t.buttons().at("bedroom");
@@ -111,6 +111,23 @@ TEST_CASE("one press seen by every source fires once, at the earliest") {
   CHECK(st.last_press->time == t0 + 28ms);
   CHECK(st.last_sighting->source == Source::connect);
   CHECK(st.last_sighting->time == t0 + 820ms);
+  CHECK(st.press_sources == std::vector<Source>{Source::dhcp, Source::nflog, Source::connect});
+}
+
+TEST_CASE("whichever source is first starts the press and the next press starts afresh") {
+  // nflog sees the DHCP request before dnsmasq has answered it and run its script.
+  Tracker t;
+  CHECK(t.sight("bedroom", 10s, at(0ms, Source::nflog, "0.0.0.0", "68:54:fd:12:34:56")));
+  CHECK_FALSE(t.sight("bedroom", 10s, at(4ms, Source::dhcp)));
+  CHECK_FALSE(t.sight("bedroom", 10s, at(30ms, Source::nflog)));
+  CHECK_FALSE(t.sight("bedroom", 10s, at(500ms, Source::connect)));
+  CHECK(t.buttons().at("bedroom").press_sources == std::vector<Source>{Source::nflog, Source::dhcp, Source::connect});
+  // The second press, 20 s on, is a connection only (the button kept its lease).
+  const auto p = t.sight("bedroom", 10s, at(20s, Source::connect));
+  REQUIRE(p);
+  CHECK(p->number == 2);
+  CHECK(t.buttons().at("bedroom").press_sources == std::vector<Source>{Source::connect});
+  CHECK(t.buttons().at("bedroom").sightings == 5);
 }
 
 TEST_CASE("a sighting reported late, older than the press's start, joins it") {
@@ -192,6 +209,6 @@ TEST_CASE("keep_only forgets removed buttons and keeps the others' counts and wi
 TEST_CASE("source names") {
   CHECK(std::string(source_name(Source::connect)) == "connect");
   CHECK(std::string(source_name(Source::dhcp)) == "dhcp");
-  CHECK(std::string(source_name(Source::dns)) == "dns");
+  CHECK(std::string(source_name(Source::nflog)) == "nflog");
   CHECK(std::string(source_name(Source::test)) == "test");
 }
