@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/caps.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/posix.h"
@@ -214,6 +215,8 @@ class Run : public std::enable_shared_from_this<Run> {
     ::posix_spawnattr_setpgroup(&s.attr, 0);
     ::posix_spawnattr_setflags(&s.attr,
                                POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    // A daemon given CAP_NET_ADMIN for the nflog source keeps it from the programs it runs.
+    util::keep_capabilities_from_children();
     // posix_spawn, not posix_spawnp: argv[0] is an absolute path, and glibc reports the
     // exec's errno (ENOENT, EACCES) here, reaping the failed child itself.
     pid_t pid = -1;

@@ -4,13 +4,11 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/capability.h>
+#include <linux/capability.h>  // CAP_NET_ADMIN
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 
@@ -19,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "util/caps.h"
 #include "util/error.h"
 #include "util/posix.h"
 
@@ -28,15 +27,6 @@ namespace {
 using util::Error;
 using util::Exit;
 using SocketPtr = std::unique_ptr<mnl_socket, util::Deleter<mnl_socket_close>>;
-
-/// Whether this process may configure NFLOG. The kernel answers EPERM both without the
-/// capability and when another socket has the group; this tells the two apart.
-bool has_net_admin() {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (::syscall(SYS_capget, &header, data) != 0) return false;
-  return (data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32))) != 0;
-}
 
 constexpr uint16_t kConfigType = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
 constexpr uint16_t kPacketType = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET;
@@ -108,7 +98,9 @@ Socket::Socket(uint16_t group, uint32_t copy_bytes) : impl_(std::make_unique<Imp
   const nfulnl_msg_config_cmd bind{NFULNL_CFG_CMD_BIND};
   mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof bind, &bind);
   if (const int err = s.configure(nlh)) {
-    if ((err == EPERM || err == EACCES) && !has_net_admin())
+    // The kernel answers EPERM both without the capability and when another socket has the
+    // group; the capability tells the two apart.
+    if ((err == EPERM || err == EACCES) && !util::has_capability(CAP_NET_ADMIN))
       throw Error(Exit::no_perm, "binding " + g + ": needs CAP_NET_ADMIN (root)");
     if (err == EPERM || err == EBUSY)
       throw Error(Exit::unavailable, "binding " + g + ": another program reads that group",

@@ -2,6 +2,7 @@
 """dashctl run in the lab, as an unprivileged user, with real mosquitto: one press, one event."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,12 +54,14 @@ class Subscriber:
 class Daemon:
     """dashctl run as nobody in the router namespace."""
 
-    def __init__(self, d, env=()):
+    def __init__(self, d, env=(), net_admin=False):
         self.d = d
         self.log = open(os.path.join(d.lab.state, "run.log"), "a+")
+        # net_admin: as systemd's AmbientCapabilities=CAP_NET_ADMIN would run it, for the nflog source.
+        caps = ["--inh-caps=+net_admin", "--ambient-caps=+net_admin"] if net_admin else []
         self.p = subprocess.Popen(["ip", "netns", "exec", f"{d.lab.name}-router", "env", *env, "setpriv",
-                                   f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", d.binary, "-c",
-                                   d.config, "run"], stdout=self.log, stderr=self.log)
+                                   f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *caps, d.binary,
+                                   "-c", d.config, "run"], stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and "listening on" not in self.text():
             check(self.p.poll() is None, f"dashctl run exited {self.p.returncode}:\n{self.text()}")
@@ -110,6 +113,23 @@ on_press = [
     return d, exec_log
 
 
+def wait_button(daemon, name, done, seconds=10):
+    """The button's status once done(it) holds, or when the time is up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        b = [x for x in daemon.status()["buttons"] if x["name"] == name][0]
+        if done(b) or time.monotonic() > deadline:
+            return b
+        time.sleep(0.1)
+
+
+def wait_lines(path, count, seconds=10):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and len(exec_lines(path)) < count:
+        time.sleep(0.05)
+    return exec_lines(path)
+
+
 def exec_lines(path):
     return open(path).read().splitlines() if os.path.exists(path) else []
 
@@ -128,15 +148,16 @@ def case_press_fires_once(repo):
         events = sub.on("dashctl/btn1/press")
         check(len(events) == 1, f"press events: {sub.lines}")
         event = json.loads(events[0])
-        check(event["button"] == "btn1" and event["ip"] == "10.77.0.201" and event["source"] == "connect"
+        # dnsmasq's dhcp-script may tell of the lease before or after the connection arrives.
+        check(event["button"] == "btn1" and event["ip"] == "10.77.0.201" and event["source"] in ("connect", "dhcp")
               and event["mac"] == lab.env["MAC_BTN1"] and event["count"] == 1, f"{event}")
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not exec_lines(exec_log):
             time.sleep(0.05)
-        check(exec_lines(exec_log) == ["btn1 connect 1"], f"exec runs: {exec_lines(exec_log)}")
-        st = daemon.status()
-        b = [x for x in st["buttons"] if x["name"] == "btn1"][0]
-        check(b["presses"] == 1 and b["sightings"] == 3 and b["last_press"]["source"] == "connect", f"status: {b}")
+        check(exec_lines(exec_log) == [f"btn1 {event['source']} 1"], f"exec runs: {exec_lines(exec_log)}")
+        b = wait_button(daemon, "btn1", lambda b: len(b["press_sources"]) == 2)
+        check(b["presses"] == 1 and b["sightings"] == 4 and sorted(b["press_sources"]) == ["connect", "dhcp"]
+              and b["last_press"]["source"] == event["source"], f"status: {b}")
         out = ok(d("status", user=NOBODY), "status")
         check("listener: up" in out and "btn1" in out, out)
         check(daemon.stop() == 0, f"exit code: {daemon.p.returncode}\n{daemon.text()}")
@@ -334,6 +355,88 @@ def case_notify(repo):
         daemon.stop()
         check(s.recv(4096).decode() == "STOPPING=1", "no STOPPING=1")
         s.close()
+
+
+def case_dhcp_source(repo):
+    """A button that gets no further than DHCP is pressed all the same, through dnsmasq's
+    dhcp-script and dashctl dhcp-event; its connection moments later joins that press."""
+    with Lab(repo) as lab:
+        d, exec_log = prepare(lab)
+        sub = Subscriber(lab)
+        daemon = Daemon(d)
+        sock = os.path.join(lab.state, "run", "events.sock")
+        st = os.stat(sock)
+        check(st.st_uid == NOBODY and st.st_mode & 0o777 == 0o770, f"event socket {st.st_uid} {st.st_mode:o}")
+        press = lab.press("btn1", "--dhcp-only")[0]
+        check(press["outcome"] == "dhcp-only" and press["ip"] == "10.77.0.201", f"{press}")
+        events = sub.wait("dashctl/btn1/press")
+        check(len(events) == 1, f"press events: {sub.lines}")
+        event = json.loads(events[0])
+        check(event["source"] == "dhcp" and event["ip"] == "10.77.0.201" and event["mac"] == lab.env["MAC_BTN1"],
+              f"{event}")
+        check(sub.wait("home/btn1/toggle") == ["TOGGLE"], f"{sub.lines}")
+        check(wait_lines(exec_log, 1) == ["btn1 dhcp 1"], f"exec runs: {exec_lines(exec_log)}")
+        # "add" for the button's first lease, "old" when it takes up its lease again.
+        check(re.search(r"btn1: pressed \(dhcp from .*: dnsmasq: (add|old) 10\.77\.0\.201 btn1, #1\)", daemon.text()),
+              daemon.text())
+
+        lab.press("btn1")  # within the window: the same press
+        b = wait_button(daemon, "btn1", lambda b: "connect" in b["press_sources"])
+        time.sleep(1.0)
+        check(len(sub.on("dashctl/btn1/press")) == 1 and exec_lines(exec_log) == ["btn1 dhcp 1"],
+              f"a second event: {sub.lines} {exec_lines(exec_log)}")
+        check(b["presses"] == 1 and b["press_sources"] == ["dhcp", "connect"], f"{b}")
+        counters = daemon.status()["counters"]
+        check(counters["dhcp_events"] >= 2 and counters["bad_datagrams"] == 0, f"{counters}")
+
+        # Nobody but the daemon's user (and root, as dnsmasq runs its script) may hand it events.
+        other = lab.exec("router", "env", "DNSMASQ_SUPPLIED_HOSTNAME=btn2", "DNSMASQ_INTERFACE=br-iot", "setpriv",
+                         "--reuid=12345", "--regid=12345", "--clear-groups", d.binary, "-c", d.config, "dhcp-event",
+                         "--socket", sock, "--", "old", lab.env["MAC_BTN2"], "10.77.0.202", "btn2")
+        check(other.returncode == 0 and "Permission denied; event dropped" in other.stderr,
+              f"{other.returncode}: {other.stderr}")
+        time.sleep(0.5)
+        check(daemon.status()["counters"]["dhcp_events"] == counters["dhcp_events"], "a stranger's event arrived")
+        check(daemon.stop() == 0, daemon.text())
+        check(not os.path.exists(sock), "the event socket outlived the daemon")
+        sub.close()
+
+
+def case_nflog_source(repo):
+    """With CAP_NET_ADMIN the daemon sees the button's DHCP request itself, before dnsmasq
+    has even answered, and keeps the capability from the programs it runs."""
+    with Lab(repo) as lab:
+        d, exec_log = prepare(lab)
+        caps_log = os.path.join(lab.state, "run", "caps.log")
+        with open(os.path.join(d.dir, "buttons.d", "btn1.toml")) as f:
+            text = f.read()
+        text = text.replace("on_press = [", f'on_press = [\n  {{ exec = ["/bin/sh", "-c", '
+                                           f'"grep -E ^Cap /proc/self/status >> {caps_log}"] }},', 1)
+        with open(os.path.join(d.dir, "buttons.d", "btn1.toml"), "w") as f:
+            f.write(text)
+        sub = Subscriber(lab)
+        daemon = Daemon(d, net_admin=True)
+        check("nflog source on: NFLOG group 2716" in daemon.text(), daemon.text())
+        press = lab.press("btn1", "--dhcp-only")[0]
+        check(press["outcome"] == "dhcp-only", f"{press}")
+        events = sub.wait("dashctl/btn1/press")
+        check(len(events) == 1, f"press events: {sub.lines}")
+        event = json.loads(events[0])
+        # From 0.0.0.0: the address is the one the config gives the button.
+        check(event["source"] == "nflog" and event["ip"] == "10.77.0.201" and event["mac"] == lab.env["MAC_BTN1"],
+              f"{event}")
+        check(wait_lines(exec_log, 1) == ["btn1 nflog 1"], f"exec runs: {exec_lines(exec_log)}")
+        b = wait_button(daemon, "btn1", lambda b: "dhcp" in b["press_sources"])
+        time.sleep(1.0)
+        check(b["presses"] == 1 and b["press_sources"][0] == "nflog" and "dhcp" in b["press_sources"], f"{b}")
+        check(len(sub.on("dashctl/btn1/press")) == 1, f"{sub.lines}")
+        st = daemon.status()
+        check(st["counters"]["nflog_packets"] >= 1 and st["counters"]["nflog_malformed"] == 0, f"{st['counters']}")
+        caps = dict(l.split(":\t") for l in wait_lines(caps_log, 5))
+        check(all(int(caps[k], 16) == 0 for k in ("CapInh", "CapPrm", "CapEff", "CapAmb")),
+              f"an exec action inherited capabilities: {caps}")
+        check(daemon.stop() == 0, daemon.text())
+        sub.close()
 
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
