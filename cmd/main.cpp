@@ -1,6 +1,12 @@
 // dashctl: the CLI11 app. It only wires the verbs together and turns what they throw into
 // one line on stderr and a sysexits(3) code; the verbs live in verb_*.cpp.
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -73,7 +79,34 @@ std::string command_path(const CLI::App* app) {
 /// The help of one verb, with its full command in the usage line.
 std::string help_of(const CLI::App* app) {
   const CLI::App* parent = app->get_parent();
-  return app->help(parent ? command_path(parent) : "");
+  // The top's help() would show the verb being parsed: for `dashctl help`, help itself.
+  if (!parent)
+    return app->get_formatter()->make_help(app, app->get_name(), CLI::AppFormatMode::Normal);
+  return app->help(command_path(parent));
+}
+
+/// On a terminal, replaces dashctl with `man PAGE`. Returns when it cannot: stdout is no
+/// terminal (a script wants the text), man is missing, or the page is not installed.
+void exec_man(const std::string& page) {
+  if (!isatty(STDOUT_FILENO)) return;
+  // `man -w` says whether the page is installed without showing it; it prints the path.
+  posix_spawn_file_actions_t quiet;
+  posix_spawn_file_actions_init(&quiet);
+  posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&quiet, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  const char* where[] = {"man", "-w", page.c_str(), nullptr};
+  pid_t pid;
+  int status = 0;
+  const int spawned =
+      posix_spawnp(&pid, "man", &quiet, nullptr, const_cast<char**>(where), environ);
+  posix_spawn_file_actions_destroy(&quiet);
+  if (spawned != 0) return;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return;
+  std::fflush(stdout);
+  const char* show[] = {"man", page.c_str(), nullptr};
+  execvp("man", const_cast<char**>(show));
 }
 
 /// "unknown command 'stauts' (did you mean 'status'?)" when a word in the verb position
@@ -128,6 +161,9 @@ int run(int argc, char** argv) {
                                              util::did_you_mean(word, verb_names(target)));
         target = sub;
       }
+      // The page is the verb's: `help button add` opens dashctl-button(8).
+      exec_man(help_path.empty() ? "dashctl"
+                                 : "dashctl-" + app.get_subcommand(help_path[0])->get_name());
       std::fputs(help_of(target).c_str(), stdout);
       return 0;
     };

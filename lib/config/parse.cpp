@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 
+#include "config/keys.h"
 #include "util/duration.h"
 #include "util/template.h"
 #include "util/text.h"
@@ -187,7 +188,7 @@ std::string topic_problem(std::string_view topic) {
 // ---- actions -----------------------------------------------------------------------------
 
 std::optional<MqttAction> parse_mqtt_action(Ctx& ctx, const toml::table& t, const std::string& sec) {
-  Fields f(ctx, t, sec, {"topic", "payload", "qos", "retain"});
+  Fields f(ctx, t, sec, keys::mqtt_action);
   MqttAction a;
   bool ok = true;
   if (const auto* v = f.string("topic")) {
@@ -266,7 +267,7 @@ std::optional<ExecAction> parse_exec_action(Ctx& ctx, const toml::node& n, const
                        "{ argv = [...], timeout = \"30s\" }, not " + type_name(n));
     return std::nullopt;
   }
-  Fields f(ctx, *t, sec, {"argv", "timeout"});
+  Fields f(ctx, *t, sec, keys::exec_action);
   bool ok = true;
   if (const auto* arr = f.array("argv")) {
     ok = parse_argv(ctx, *arr, f.name("argv"), a.argv);
@@ -292,7 +293,7 @@ bool is_header_token(std::string_view s) {
 
 std::optional<WebhookAction> parse_webhook_action(Ctx& ctx, const toml::table& t,
                                                   const std::string& sec) {
-  Fields f(ctx, t, sec, {"url", "method", "headers", "body", "timeout"});
+  Fields f(ctx, t, sec, keys::webhook_action);
   WebhookAction a;
   bool ok = true;
   if (const auto* v = f.string("url")) {
@@ -364,7 +365,6 @@ std::optional<WebhookAction> parse_webhook_action(Ctx& ctx, const toml::table& t
 
 void parse_actions(Ctx& ctx, const toml::array& arr, const std::string& sec,
                    std::vector<Action>& out) {
-  static const std::vector<std::string> kinds{"mqtt", "exec", "webhook"};
   for (size_t i = 0; i < arr.size(); ++i) {
     const std::string name = sec + "[" + std::to_string(i) + "]";
     const auto* t = arr[i].as_table();
@@ -396,7 +396,7 @@ void parse_actions(Ctx& ctx, const toml::array& arr, const std::string& sec,
         }
       } else {
         ctx.error(key.source(), "unknown action '" + kind + "' (mqtt, exec or webhook)" +
-                                    did_you_mean(kind, kinds));
+                                    did_you_mean(kind, keys::action));
       }
     }
   }
@@ -436,8 +436,6 @@ void parse_button_fields(Ctx& ctx, Fields& f, const toml::table& t, Button& b) {
   }
 }
 
-const std::vector<std::string> kButtonKeys{"mac", "ip", "window", "on_press"};
-
 void parse_inline_button(Ctx& ctx, const toml::node& n, size_t index, Config& out) {
   const std::string sec = "button[" + std::to_string(index) + "]";
   const auto* t = n.as_table();
@@ -445,9 +443,7 @@ void parse_inline_button(Ctx& ctx, const toml::node& n, size_t index, Config& ou
     ctx.error(n, "each button must be a table ([[button]]), not " + std::string(type_name(n)));
     return;
   }
-  auto known = kButtonKeys;
-  known.push_back("name");
-  Fields f(ctx, *t, sec, known);
+  Fields f(ctx, *t, sec, keys::inline_button);
   Button b;
   b.where = ctx.at(t->source());
   b.own_file = false;
@@ -469,7 +465,7 @@ void parse_inline_button(Ctx& ctx, const toml::node& n, size_t index, Config& ou
 // ---- sections ----------------------------------------------------------------------------
 
 std::optional<ForwardAllow> parse_forward_allow(Ctx& ctx, const toml::table& t, const std::string& sec) {
-  Fields f(ctx, t, sec, {"to", "proto", "port"});
+  Fields f(ctx, t, sec, keys::forward_allow);
   ForwardAllow a;
   bool ok = true;
   if (const auto* v = f.string("to")) {
@@ -517,9 +513,7 @@ void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
     ctx.error(toml::source_region{}, "missing [network] section (at least iot_interface)");
     return;
   }
-  Fields f(ctx, *t, "network",
-           {"iot_interface", "listen_address", "subnet", "listen_port", "intercept_ports",
-            "lease_range", "isolate", "force_dns", "forward_allow", "nflog_group"});
+  Fields f(ctx, *t, "network", keys::network);
   auto& net = out.network;
   if (const auto* v = f.string("iot_interface")) {
     if (const auto p = util::interface_name_problem(v->get())) ctx.error(*v, "network.iot_interface: " + *p);
@@ -617,7 +611,7 @@ void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
 void parse_intercept(Ctx& ctx, const toml::table* t, Config& out) {
   out.intercept.hostnames = default_hostnames();
   if (!t) return;
-  Fields f(ctx, *t, "intercept", {"hostnames"});
+  Fields f(ctx, *t, "intercept", keys::intercept);
   if (const auto* arr = f.array("hostnames")) {
     out.intercept.hostnames.clear();
     if (arr->empty()) ctx.error(*arr, "intercept.hostnames needs at least one host name");
@@ -645,7 +639,7 @@ void parse_intercept(Ctx& ctx, const toml::table* t, Config& out) {
 
 void parse_dnsmasq(Ctx& ctx, const toml::table* t, Config& out) {
   if (!t) return;
-  Fields f(ctx, *t, "dnsmasq", {"conf_dir", "state_dir", "leases_file", "reload", "dhcp_script"});
+  Fields f(ctx, *t, "dnsmasq", keys::dnsmasq);
   auto& d = out.dnsmasq;
   if (const auto* v = f.string("conf_dir")) {
     if (auto p = absolute_path(ctx, *v, "dnsmasq.conf_dir")) d.conf_dir = *p;
@@ -700,9 +694,7 @@ void parse_dnsmasq(Ctx& ctx, const toml::table* t, Config& out) {
 
 void parse_mqtt(Ctx& ctx, const toml::table* t, Config& out) {
   if (!t) return;
-  Fields f(ctx, *t, "mqtt",
-           {"url", "topic_prefix", "client_id", "username", "password", "qos", "queue_limit",
-            "homeassistant", "discovery_prefix"});
+  Fields f(ctx, *t, "mqtt", keys::mqtt);
   Mqtt m;
   if (const auto* v = f.string("url")) {
     const std::string& url = v->get();
@@ -774,8 +766,7 @@ void parse_daemon(Ctx& ctx, const toml::table* t, Config& out) {
   out.daemon.control_socket = default_control_socket();
   out.daemon.event_socket = default_event_socket(out.daemon.control_socket);
   if (!t) return;
-  Fields f(ctx, *t, "daemon",
-           {"control_socket", "event_socket", "max_connections", "connection_timeout", "shutdown_grace"});
+  Fields f(ctx, *t, "daemon", keys::daemon);
   auto& d = out.daemon;
   // sun_path holds 108 bytes with its terminating NUL.
   for (const auto* key : {"control_socket", "event_socket"}) {
@@ -825,7 +816,7 @@ void parse_main(std::string_view text, const std::string& file, Config& out,
   out.daemon.control_socket = default_control_socket();
   const auto root = parse_toml(ctx, text);
   if (!root) return;
-  Fields f(ctx, *root, "", {"network", "intercept", "dnsmasq", "mqtt", "daemon", "button"});
+  Fields f(ctx, *root, "", keys::root);
   parse_network(ctx, f.table("network"), out);
   parse_intercept(ctx, f.table("intercept"), out);
   parse_dnsmasq(ctx, f.table("dnsmasq"), out);
@@ -844,7 +835,7 @@ std::optional<Button> parse_button_file(std::string_view text, const std::string
   const auto root = parse_toml(ctx, text);
   if (!root) return std::nullopt;
   const size_t before = problems.size();
-  Fields f(ctx, *root, "", kButtonKeys);
+  Fields f(ctx, *root, "", keys::button);
   Button b;
   b.name = name;
   b.where = {file, 1, 1};
