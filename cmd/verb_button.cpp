@@ -75,8 +75,12 @@ const config::Button& find(const config::Config& c, const std::string& name) {
               "'dashctl button list' shows the buttons");
 }
 
-int run_list(const Globals& g) {
+int run_list(const Globals& g, bool names) {
   const auto c = load_config(g);
+  if (names) {  // for shell completion and scripts: one name a line, nothing else
+    for (const auto& b : c.buttons) std::puts(b.name.c_str());
+    return 0;
+  }
   if (g.json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& b : c.buttons) j.push_back(button_json(b));
@@ -154,7 +158,9 @@ void setup_button(CLI::App& app, Globals& g, Action& action) {
   button->require_subcommand(1);
 
   auto* list = button->add_subcommand("list", "List the buttons");
-  list->callback([&] { action = [&] { return run_list(g); }; });
+  auto names = std::make_shared<bool>(false);
+  list->add_flag("--names", *names, "Only the names, one a line (for scripts and shell completion)");
+  list->callback([&, names] { action = [&, names] { return run_list(g, *names); }; });
 
   auto name = std::make_shared<std::string>();
   auto* show = button->add_subcommand("show", "Show one button");

@@ -1,8 +1,7 @@
 # bash completion for dashctl(8)                             -*- shell-script -*-
 
-# The names of the buttons, from 'dashctl button list --json' run with the
-# -c/--config given earlier on the line. Button names are [a-z0-9_-], so a sed
-# on the top-level "name" keys (indented four spaces) is enough: no jq needed.
+# The names of the buttons, from 'dashctl button list --names' run with the
+# -c/--config given earlier on the line.
 _dashctl_buttons()
 {
     local i w config=()
@@ -19,8 +18,7 @@ _dashctl_buttons()
         esac
     done
     [[ ${config[1]} == \~/* ]] && config[1]=$HOME/${config[1]#\~/}
-    "${COMP_WORDS[0]}" "${config[@]}" button list --json 2>/dev/null |
-        sed -n 's/^    "name": "\([^"]*\)".*/\1/p'
+    "${COMP_WORDS[0]}" "${config[@]}" button list --names 2>/dev/null
 }
 
 # The network interfaces, for setup --iot-interface.
@@ -132,6 +130,7 @@ _dashctl()
         button)
             case $sub in
                 "") words="list show add remove rename test" ;;
+                list) opts+=" --names" ;;
                 show | remove | rename | test) ((nargs == 0)) && words=$(_dashctl_buttons) ;;
                 add) opts+=" --mac --ip --window --mqtt --exec --webhook" ;;
             esac

@@ -34,9 +34,8 @@ function __dashctl_in
     test (count $args) -ge $n; and test "$args[1..$n]" = "$argv"
 end
 
-# The names of the buttons, from 'dashctl button list --json' run with the
-# -c/--config given earlier on the line. Button names are [a-z0-9_-], so the
-# top-level "name" keys (indented four spaces) are enough: no jq needed.
+# The names of the buttons, from 'dashctl button list --names' run with the
+# -c/--config given earlier on the line.
 function __dashctl_buttons
     set -l tokens (commandline -opc)
     set -l config
@@ -51,7 +50,7 @@ function __dashctl_buttons
         end
     end
     set config (string replace -r '^~/' "$HOME/" -- $config)
-    $tokens[1] $config button list --json 2>/dev/null | string replace -rf '^    "name": "([^"]*)".*' '$1'
+    $tokens[1] $config button list --names 2>/dev/null
 end
 
 complete -c dashctl -f
@@ -94,6 +93,7 @@ complete -c dashctl -n $button_at -a rename -d 'Rename a button and its file'
 complete -c dashctl -n $button_at -a test -d "Fire a button's actions now, without a press"
 complete -c dashctl -n '__dashctl_at button show; or __dashctl_at button remove; or __dashctl_at button rename; or __dashctl_at button test' \
     -a '(__dashctl_buttons)' -d Button
+complete -c dashctl -n '__dashctl_in button list' -l names -d 'Only the names, one a line'
 complete -c dashctl -n '__dashctl_in button add' -l mac -x -d "The button's MAC address"
 complete -c dashctl -n '__dashctl_in button add' -l ip -x -d 'Its static address'
 complete -c dashctl -n '__dashctl_in button add' -l window -x -d 'Sightings within this time are one press'

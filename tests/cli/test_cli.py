@@ -173,6 +173,10 @@ def case_button_round_trip(ws):
     check(oct(os.stat(path).st_mode & 0o777) == oct(0o644), "button file mode")
     out, _ = expect(ws.dashctl("button", "list"), 0, stdout_has=["bedroom", "68:54:fd:12:34:56", "10.77.0.201"])
     out, _ = expect(ws.dashctl("button", "show", "bedroom"), 0, stdout_has=["exec /usr/bin/logger pressed {button}"])
+    expect(ws.dashctl("button", "add", "hall", "--ip", "10.77.0.203"), 0)
+    out, err = expect(ws.dashctl("button", "list", "--names"), 0)
+    check(out == "bedroom\nhall\n" and err == "", f"button list --names: {out!r} {err!r}")
+    expect(ws.dashctl("button", "remove", "hall"), 0)
     expect(ws.dashctl("button", "add", "bedroom", "--ip", "10.77.0.202"), 65, stderr_has="already exists")
     expect(ws.dashctl("button", "add", "other", "--mac", "68:54:fd:12:34:56"), 65,
            stderr_has="dashctl: button add: MAC 68:54:fd:12:34:56 of button 'other' is already used by button 'bedroom'")
