@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -154,6 +155,8 @@ pid_t start_detached(const std::string& program, const std::vector<std::string>&
   return pid;
 }
 
+void run_checked(const std::vector<std::string>& argv);
+
 void restart_by_pidfile(const std::string& pidfile) {
   const pid_t old = live_pid(pidfile);
   if (old == 1)
@@ -161,6 +164,15 @@ void restart_by_pidfile(const std::string& pidfile) {
         Exit::unavailable,
         "dnsmasq in " + pidfile + " is pid 1; stopping it would end the system or container",
         "set dnsmasq.reload to a command that restarts it");
+  // Debian's dnsmasq runs in dnsmasq.service: started again by hand it would land in the
+  // cgroup of whatever ran setup (dashctl-setup.service, a login session) and leave its unit
+  // failed. systemd restarts it in its own.
+  if (::access("/run/systemd/system", F_OK) == 0) {
+    if (const auto unit = dnsmasq_unit_of(util::read_file("/proc/" + std::to_string(old) + "/cgroup").value_or(""))) {
+      run_checked({"systemctl", "restart", *unit});
+      return;
+    }
+  }
   // Everything needed to start it again is read while it still runs.
   const auto argv = cmdline_of(old);
   const auto program = program_of(old);
@@ -222,6 +234,27 @@ void run_checked(const std::vector<std::string>& argv) {
 }
 
 }  // namespace
+
+std::optional<std::string> dnsmasq_unit_of(std::string_view cgroup) {
+  while (!cgroup.empty()) {
+    const auto eol = cgroup.find('\n');
+    std::string_view line = cgroup.substr(0, eol);
+    cgroup = eol == std::string_view::npos ? std::string_view{} : cgroup.substr(eol + 1);
+    // "0::/system.slice/dnsmasq.service" (v2) or "1:name=systemd:/system.slice/..." (v1).
+    if (!line.starts_with("0::") && line.find(":name=systemd:") == std::string_view::npos) continue;
+    const auto path = line.substr(line.find(':', line.find(':') + 1) + 1);
+    std::string_view unit = path.substr(path.rfind('/') + 1);
+    if (!unit.ends_with(".service")) continue;
+    const auto stem = unit.substr(0, unit.size() - 8);
+    const bool ours = stem == "dnsmasq" || (stem.starts_with("dnsmasq@") && stem.size() > 8);
+    if (!ours) continue;
+    for (const char ch : unit)
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '@' || ch == '.' || ch == '-' || ch == '_' || ch == ':'))
+        return std::nullopt;
+    return std::string(unit);
+  }
+  return std::nullopt;
+}
 
 void refresh(const config::Reload& how, Refresh what) {
   switch (how.kind) {

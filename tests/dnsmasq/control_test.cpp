@@ -259,3 +259,20 @@ TEST_CASE("without systemctl, whether dnsmasq runs is unknown") {
   ::setenv("PATH", saved.c_str(), 1);
   CHECK_FALSE(answer.has_value());
 }
+
+TEST_CASE("a restart goes through systemd only for dnsmasq's own unit") {
+  using dnsmasq::dnsmasq_unit_of;
+  CHECK(dnsmasq_unit_of("0::/system.slice/dnsmasq.service\n") == "dnsmasq.service");
+  CHECK(dnsmasq_unit_of("0::/system.slice/system-dnsmasq.slice/dnsmasq@lan.service\n") == "dnsmasq@lan.service");
+  CHECK(dnsmasq_unit_of("12:pids:/x\n1:name=systemd:/system.slice/dnsmasq.service\n0::/\n") == "dnsmasq.service");
+  // Started by hand, by a test, or inside another service: never that service.
+  CHECK_FALSE(dnsmasq_unit_of("0::/\n"));
+  CHECK_FALSE(dnsmasq_unit_of("0::/user.slice/user-0.slice/session-3.scope\n"));
+  CHECK_FALSE(dnsmasq_unit_of("0::/system.slice/gitlab-runner.service\n"));
+  CHECK_FALSE(dnsmasq_unit_of("0::/system.slice/dashctl-setup.service\n"));
+  CHECK_FALSE(dnsmasq_unit_of("0::/system.slice/dnsmasq-extra.service\n"));
+  CHECK_FALSE(dnsmasq_unit_of("0::/system.slice/dnsmasq@.service\n"));
+  CHECK_FALSE(dnsmasq_unit_of("0::/system.slice/dnsmasq@a b.service\n"));
+  CHECK_FALSE(dnsmasq_unit_of("3:cpu:/system.slice/dnsmasq.service\n"));  // a v1 controller, not systemd's
+  CHECK_FALSE(dnsmasq_unit_of(""));
+}
