@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "daemon/control.h"
+#include "daemon/protocol.h"
 #include "plumbing/plumbing.h"
 
 namespace dashctl::cmd {
@@ -18,7 +19,7 @@ std::string seconds_text(int64_t s) {
   return std::to_string(s / 86400) + "d";
 }
 
-void print_daemon(const std::optional<nlohmann::json>& d, const std::string& problem, const std::string& socket) {
+void print_daemon(const std::optional<daemon::StatusAnswer>& d, const std::string& problem, const std::string& socket) {
   if (!problem.empty()) {
     std::printf("listener: %s\n", problem.c_str());
     return;
@@ -27,48 +28,39 @@ void print_daemon(const std::optional<nlohmann::json>& d, const std::string& pro
     std::printf("listener: not running (nothing answers on %s; start 'dashctl run')\n", socket.c_str());
     return;
   }
-  const auto& k = (*d)["counters"];
-  auto count = [&](const char* key, const char* one, const char* many) {
-    const auto n = k[key].get<unsigned long long>();
+  auto count = [](unsigned long long n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
   };
-  std::printf("listener: up %s on %s, pid %d: %s, %s, %s\n", seconds_text((*d)["uptime_s"].get<int64_t>()).c_str(),
-              (*d)["listen"].get<std::string>().c_str(), (*d)["pid"].get<int>(),
-              count("connections", "connection", "connections").c_str(), count("presses", "press", "presses").c_str(),
-              (std::to_string((*d)["unknown"].size()) + ((*d)["unknown"].size() == 1 ? " unknown device" : " unknown devices")).c_str());
-  if (!(*d)["mqtt"].is_null()) {
-    const auto& m = (*d)["mqtt"];
-    std::printf("mqtt:     %s, %llu published, %llu queued, %llu dropped\n",
-                m["connected"].get<bool>() ? "connected" : "disconnected", m["published"].get<unsigned long long>(),
-                m["queued"].get<unsigned long long>(), m["dropped"].get<unsigned long long>());
+  std::printf("listener: up %s on %s, pid %d: %s, %s, %s\n", seconds_text(d->uptime_s).c_str(), d->listen.c_str(),
+              d->pid, count(d->connections, "connection", "connections").c_str(),
+              count(d->presses, "press", "presses").c_str(),
+              (std::to_string(d->unknown.size()) + (d->unknown.size() == 1 ? " unknown device" : " unknown devices")).c_str());
+  if (d->mqtt) {
+    const auto& m = *d->mqtt;
+    std::printf("mqtt:     %s, %llu published, %llu queued, %llu dropped\n", m.connected ? "connected" : "disconnected",
+                m.published, m.queued, m.dropped);
   }
-  if (d->contains("sources")) {
-    const auto& src = (*d)["sources"];
-    std::printf("sources:  connect, dhcp (%s), nflog (%s)\n", src["dhcp"].get<std::string>().c_str(),
-                src["nflog"].is_number() ? ("group " + std::to_string(src["nflog"].get<int>())).c_str()
-                                         : "off: no CAP_NET_ADMIN or group busy, see the log");
+  if (d->sources) {
+    const auto& src = *d->sources;
+    std::printf("sources:  connect, dhcp (%s), nflog (%s)\n", src.dhcp.c_str(),
+                src.nflog ? ("group " + std::to_string(*src.nflog)).c_str()
+                          : "off: no CAP_NET_ADMIN or group busy, see the log");
   }
   // SOURCES: every source that saw the latest press, the first (which fired it) first.
   std::vector<std::vector<std::string>> rows{{"BUTTON", "PRESSES", "LAST PRESS", "SOURCES", "FROM"}};
-  for (const auto& b : (*d)["buttons"]) {
-    const auto& last = b["last_press"];
+  for (const auto& b : d->buttons) {
     std::string sources;
-    for (const auto& src : b.value("press_sources", nlohmann::json::array()))
-      sources += (sources.empty() ? "" : ",") + src.get<std::string>();
-    rows.push_back({b["name"].get<std::string>(), std::to_string(b["presses"].get<unsigned long long>()),
-                    last.is_null() ? "-" : last["time"].get<std::string>(),
-                    last.is_null() ? "-" : sources,
-                    last.is_null() ? "-" : last["ip"].get<std::string>()});
+    for (const auto& src : b.press_sources) sources += (sources.empty() ? "" : ",") + src;
+    rows.push_back({b.name, std::to_string(b.presses), b.last_press ? b.last_press->time : "-",
+                    b.last_press ? sources : "-", b.last_press ? b.last_press->ip : "-"});
   }
   std::printf("\n");
   Globals plain;
   plain.no_color = true;
   print_table(plain, rows);
-  for (const auto& u : (*d)["unknown"]) {
-    const auto n = u["sightings"].get<unsigned long long>();
-    std::printf("unknown:  %s%s, %llu sighting%s, last %s\n", u["ip"].get<std::string>().c_str(),
-                u["mac"].is_null() ? "" : (" (" + u["mac"].get<std::string>() + ")").c_str(), n, n == 1 ? "" : "s",
-                u["last"]["time"].get<std::string>().c_str());
+  for (const auto& u : d->unknown) {
+    std::printf("unknown:  %s%s, %llu sighting%s, last %s\n", u.ip.c_str(), u.mac ? (" (" + *u.mac + ")").c_str() : "",
+                u.sightings, u.sightings == 1 ? "" : "s", u.last_time.c_str());
   }
 }
 
@@ -76,9 +68,13 @@ int run_status(const Globals& g) {
   const auto c = load_config(g);
   const auto s = plumbing::status(c);
   std::optional<nlohmann::json> daemon;
+  std::optional<daemon::StatusAnswer> daemon_status;  // what the text prints
   std::string daemon_problem;
   try {
-    if (auto answer = daemon::ask(c.daemon.control_socket, "status")) daemon = nlohmann::json::parse(*answer);
+    if (auto answer = daemon::ask(c.daemon.control_socket, "status")) {
+      daemon = nlohmann::json::parse(*answer);
+      if (!g.json) daemon_status = daemon::read_status(*daemon);
+    }
   } catch (const std::exception& e) {
     daemon_problem = e.what();
   }
@@ -110,7 +106,7 @@ int run_status(const Globals& g) {
   for (size_t i = 0; i < s.files.size(); ++i)
     std::printf("%s%-8s %s\n", i == 0 ? "files:    " : "          ", s.files[i].state.c_str(), s.files[i].path.c_str());
   for (const auto& w : s.warnings) std::printf("warning:  %s\n", w.c_str());
-  print_daemon(daemon, daemon_problem, c.daemon.control_socket);
+  print_daemon(daemon_status, daemon_problem, c.daemon.control_socket);
   return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "config/load.h"
 #include "daemon/control.h"
 #include "daemon/event.h"
+#include "daemon/protocol.h"
 #include "daemon/reload.h"
 #include "mqtt/client.h"
 #include "mqtt/topics.h"
@@ -565,44 +566,61 @@ class Daemon {
     });
   }
 
+  struct ControlClient {
+    ControlClient(local::socket s, asio::io_context& io) : socket(std::move(s)), deadline(io, 1s) {}
+    local::socket socket;
+    asio::steady_timer deadline;
+    std::array<char, kMaxRequest> in{};  // a request is one short line (daemon/protocol.h)
+    size_t received = 0;
+    std::string out;
+  };
+
   void serve_control(local::socket socket) {
     ++control_clients_;
-    struct Client {
-      Client(local::socket s, asio::io_context& io) : socket(std::move(s)), deadline(io, 1s) {}
-      local::socket socket;
-      asio::steady_timer deadline;
-      asio::streambuf in{256};  // a request is one short line
-      std::string out;
-    };
-    auto c = std::make_shared<Client>(std::move(socket), io_);
+    auto c = std::make_shared<ControlClient>(std::move(socket), io_);
     c->deadline.async_wait([c](boost::system::error_code e) {
       if (!e) c->socket.close(e);
     });
+    read_control(c);
+  }
+
+  /// Reads until parse_request() has a request (answered, then closed) or a refusal (closed):
+  /// never more than kMaxRequest bytes, so one read_some at a time into what is left of `in`.
+  void read_control(const std::shared_ptr<ControlClient>& c) {
     auto finish = [this, c] {
       boost::system::error_code e;
       c->deadline.cancel();
       c->socket.close(e);
       --control_clients_;
     };
-    asio::async_read_until(c->socket, c->in, '\n', [this, c, finish](boost::system::error_code ec, size_t n) {
-      if (ec) return finish();
-      std::string line(asio::buffers_begin(c->in.data()), asio::buffers_begin(c->in.data()) + static_cast<long>(n) - 1);
-      c->out = answer(line) + "\n";
-      asio::async_write(c->socket, asio::buffer(c->out), [finish](boost::system::error_code, size_t) { finish(); });
-    });
+    c->socket.async_read_some(
+        asio::buffer(c->in.data() + c->received, c->in.size() - c->received),
+        [this, c, finish](boost::system::error_code ec, size_t n) {
+          if (ec || n == 0) return finish();  // end of input, an error, or the deadline
+          c->received += n;
+          const Request request = parse_request(std::string_view(c->in.data(), c->received));
+          if (request == Request::incomplete) return read_control(c);
+          if (request == Request::too_long) return finish();
+          c->out = answer(request) + "\n";
+          asio::async_write(c->socket, asio::buffer(c->out), [finish](boost::system::error_code, size_t) { finish(); });
+        });
   }
 
-  std::string answer(const std::string& request) {
-    if (request == "ping") return R"({"ok":true})";
-    if (request == "status") return status().dump();
-    if (request == "reload") {
-      // `dashctl learn` after it saved a button: as SIGHUP does, once this answer is out.
-      asio::post(io_, [this] {
-        if (!stopping_) reload();
-      });
-      return R"({"ok":true})";
+  std::string answer(Request request) {
+    switch (request) {
+      case Request::ping:
+        return std::string(kAnswerOk);
+      case Request::status:
+        return status().dump();
+      case Request::reload:
+        // `dashctl learn` after it saved a button: as SIGHUP does, once this answer is out.
+        asio::post(io_, [this] {
+          if (!stopping_) reload();
+        });
+        return std::string(kAnswerOk);
+      default:
+        return std::string(kAnswerUnknown);
     }
-    return R"({"error":"unknown request"})";
   }
 
   nlohmann::json status() {

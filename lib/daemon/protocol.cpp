@@ -1,0 +1,124 @@
+#include "daemon/protocol.h"
+
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+
+namespace dashctl::daemon {
+
+Request parse_request(std::string_view received) {
+  const std::string_view window = received.substr(0, kMaxRequest);
+  const size_t end = window.find('\n');
+  if (end == std::string_view::npos)
+    return window.size() < kMaxRequest ? Request::incomplete : Request::too_long;
+  const std::string_view line = window.substr(0, end);
+  if (line == "ping") return Request::ping;
+  if (line == "status") return Request::status;
+  if (line == "reload") return Request::reload;
+  return Request::unknown;
+}
+
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void malformed(const std::string& what) {
+  throw util::Error(util::Exit::unavailable, "the daemon's status answer is malformed: " + what);
+}
+
+const json& field(const json& object, const char* key, const char* where) {
+  if (!object.is_object()) malformed(std::string(where) + " is not an object");
+  const auto it = object.find(key);
+  if (it == object.end()) malformed(std::string(where) + " has no \"" + key + "\"");
+  return *it;
+}
+
+std::string text(const json& object, const char* key, const char* where) {
+  const json& j = field(object, key, where);
+  if (!j.is_string()) malformed(std::string(where) + ": \"" + key + "\" is not a string");
+  return j.get<std::string>();
+}
+
+/// An integer that fits T; JSON numbers with a fraction or an exponent are refused.
+template <class T>
+T integer(const json& object, const char* key, const char* where) {
+  const json& j = field(object, key, where);
+  if (j.is_number_unsigned()) {
+    const auto v = j.get<uint64_t>();
+    if (v <= static_cast<uint64_t>(std::numeric_limits<T>::max())) return static_cast<T>(v);
+  } else if (j.is_number_integer()) {
+    const auto v = j.get<int64_t>();
+    if constexpr (std::numeric_limits<T>::is_signed) {
+      if (v >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+          v <= static_cast<int64_t>(std::numeric_limits<T>::max()))
+        return static_cast<T>(v);
+    }
+  }
+  malformed(std::string(where) + ": \"" + key + "\" is not an integer in range");
+}
+
+const json& array(const json& object, const char* key, const char* where) {
+  const json& j = field(object, key, where);
+  if (!j.is_array()) malformed(std::string(where) + ": \"" + key + "\" is not an array");
+  return j;
+}
+
+}  // namespace
+
+StatusAnswer read_status(const nlohmann::json& d) {
+  try {
+    StatusAnswer s;
+    s.pid = integer<int>(d, "pid", "the answer");
+    s.uptime_s = integer<int64_t>(d, "uptime_s", "the answer");
+    s.listen = text(d, "listen", "the answer");
+    const json& counters = field(d, "counters", "the answer");
+    s.connections = integer<unsigned long long>(counters, "connections", "counters");
+    s.presses = integer<unsigned long long>(counters, "presses", "counters");
+    if (const auto m = d.find("mqtt"); m != d.end() && !m->is_null()) {
+      StatusAnswer::Mqtt mqtt;
+      const json& connected = field(*m, "connected", "mqtt");
+      if (!connected.is_boolean()) malformed("mqtt: \"connected\" is not a boolean");
+      mqtt.connected = connected.get<bool>();
+      mqtt.published = integer<unsigned long long>(*m, "published", "mqtt");
+      mqtt.queued = integer<unsigned long long>(*m, "queued", "mqtt");
+      mqtt.dropped = integer<unsigned long long>(*m, "dropped", "mqtt");
+      s.mqtt = mqtt;
+    }
+    if (const auto src = d.find("sources"); src != d.end()) {
+      StatusAnswer::Sources sources;
+      sources.dhcp = text(*src, "dhcp", "sources");
+      if (field(*src, "nflog", "sources").is_number()) sources.nflog = integer<int>(*src, "nflog", "sources");
+      s.sources = sources;
+    }
+    for (const auto& b : array(d, "buttons", "the answer")) {
+      StatusAnswer::Button button;
+      button.name = text(b, "name", "a button");
+      button.presses = integer<unsigned long long>(b, "presses", "a button");
+      const json& last = field(b, "last_press", "a button");
+      if (!last.is_null()) button.last_press = StatusAnswer::Press{text(last, "time", "a last press"),
+                                                                   text(last, "ip", "a last press")};
+      if (b.contains("press_sources")) {
+        for (const auto& src : array(b, "press_sources", "a button")) {
+          if (!src.is_string()) malformed("a button: a press source is not a string");
+          button.press_sources.push_back(src.get<std::string>());
+        }
+      }
+      s.buttons.push_back(std::move(button));
+    }
+    for (const auto& u : array(d, "unknown", "the answer")) {
+      StatusAnswer::Unknown device;
+      device.ip = text(u, "ip", "an unknown device");
+      if (!field(u, "mac", "an unknown device").is_null()) device.mac = text(u, "mac", "an unknown device");
+      device.sightings = integer<unsigned long long>(u, "sightings", "an unknown device");
+      device.last_time = text(field(u, "last", "an unknown device"), "time", "an unknown device's last sighting");
+      s.unknown.push_back(std::move(device));
+    }
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    malformed(e.what());
+  }
+}
+
+}  // namespace dashctl::daemon

@@ -1,0 +1,84 @@
+#pragma once
+// The control socket's protocol, both sides, without any I/O: what the daemon makes of the
+// bytes a client sends (one request line), and what `dashctl status` makes of the daemon's
+// answer to "status". Pure, and fuzzed (tests/fuzz/fuzz_control.cpp).
+//
+// A client connects, writes one line ("ping", "status" or "reload", then '\n') and reads one
+// line of JSON back; the daemon then closes the connection.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace dashctl::daemon {
+
+/// The most the daemon reads of a connection, the '\n' included: a request is one short
+/// line, so a line of 255 bytes is the longest one it takes.
+inline constexpr size_t kMaxRequest = 256;
+
+enum class Request {
+  incomplete,  ///< no '\n' yet, fewer than kMaxRequest bytes: read more (at end of input,
+               ///< an error or the deadline: close without an answer)
+  too_long,    ///< no '\n' in the first kMaxRequest bytes: close without an answer
+  ping,        ///< answered {"ok":true}
+  status,      ///< answered with the status object
+  reload,      ///< answered {"ok":true}, then the config is reloaded as on SIGHUP
+  unknown,     ///< any other line: answered {"error":"unknown request"}
+};
+
+/// What the daemon makes of the bytes read so far on a control connection (it never reads
+/// more than kMaxRequest). The request is the line before the first '\n', matched exactly:
+/// a '\r' before the '\n' (CRLF), a NUL, a space, extra words, another case or an empty line
+/// make it unknown. Bytes after the first '\n' are ignored.
+Request parse_request(std::string_view received);
+
+/// The daemon's one-line answers other than the status object (without the '\n').
+inline constexpr std::string_view kAnswerOk = R"({"ok":true})";
+inline constexpr std::string_view kAnswerUnknown = R"({"error":"unknown request"})";
+
+/// The daemon's answer to "status", as much of it as `dashctl status` prints.
+struct StatusAnswer {
+  struct Mqtt {
+    bool connected = false;
+    unsigned long long published = 0, queued = 0, dropped = 0;
+  };
+  struct Sources {
+    std::string dhcp;            ///< the event socket's path
+    std::optional<int> nflog;    ///< the NFLOG group, or nullopt when the source is off
+  };
+  struct Press {
+    std::string time, ip;
+  };
+  struct Button {
+    std::string name;
+    unsigned long long presses = 0;
+    std::optional<Press> last_press;
+    std::vector<std::string> press_sources;  ///< the sources that saw the last press, first first
+  };
+  struct Unknown {
+    std::string ip;
+    std::optional<std::string> mac;
+    unsigned long long sightings = 0;
+    std::string last_time;
+  };
+  int pid = 0;
+  int64_t uptime_s = 0;
+  std::string listen;
+  unsigned long long connections = 0, presses = 0;
+  std::optional<Mqtt> mqtt;        ///< nullopt: no MQTT configured
+  std::optional<Sources> sources;  ///< nullopt: a daemon too old to say
+  std::vector<Button> buttons;
+  std::vector<Unknown> unknown;
+};
+
+/// Reads what `dashctl status` prints from the daemon's (parsed) answer. Throws util::Error
+/// (Exit::unavailable) when a field it needs is missing or of the wrong type, never anything
+/// else.
+StatusAnswer read_status(const nlohmann::json& answer);
+
+}  // namespace dashctl::daemon

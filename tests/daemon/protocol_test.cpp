@@ -1,0 +1,165 @@
+// The control socket's protocol (daemon/protocol.h): what the daemon makes of the bytes a
+// client sends, and what `dashctl status` reads of the daemon's answer.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/protocol.h"
+#include "util/error.h"
+
+using namespace dashctl;
+using namespace dashctl::daemon;
+using namespace std::string_literals;
+
+TEST_CASE("the three requests, each a line of its own") {
+  CHECK(parse_request("ping\n") == Request::ping);
+  CHECK(parse_request("status\n") == Request::status);
+  CHECK(parse_request("reload\n") == Request::reload);
+}
+
+TEST_CASE("a line without its newline is not a request yet") {
+  CHECK(parse_request("") == Request::incomplete);
+  CHECK(parse_request("ping") == Request::incomplete);
+  CHECK(parse_request("stat") == Request::incomplete);
+  CHECK(parse_request(std::string(kMaxRequest - 1, 'x')) == Request::incomplete);
+}
+
+TEST_CASE("the line is matched exactly: anything else is an unknown request") {
+  CHECK(parse_request("\n") == Request::unknown);
+  CHECK(parse_request("ping\r\n") == Request::unknown);  // CRLF
+  CHECK(parse_request("ping \n") == Request::unknown);
+  CHECK(parse_request(" ping\n") == Request::unknown);
+  CHECK(parse_request("status now\n") == Request::unknown);  // extra words
+  CHECK(parse_request("PING\n") == Request::unknown);
+  CHECK(parse_request("ping\0\n"s) == Request::unknown);  // a NUL
+  CHECK(parse_request("\0ping\n"s) == Request::unknown);
+  CHECK(parse_request("pingstatus\n") == Request::unknown);
+  CHECK(parse_request("help\n") == Request::unknown);
+}
+
+TEST_CASE("what follows the first newline is ignored") {
+  CHECK(parse_request("ping\nstatus\n") == Request::ping);
+  CHECK(parse_request("reload\n\0garbage"s) == Request::reload);
+  CHECK(parse_request("\nping\n") == Request::unknown);
+}
+
+TEST_CASE("a request is at most 256 bytes, its newline included") {
+  REQUIRE(kMaxRequest == 256);
+  const std::string longest(kMaxRequest - 1, 'x');
+  CHECK(parse_request(longest + "\n") == Request::unknown);
+  CHECK(parse_request(longest + "x") == Request::too_long);
+  CHECK(parse_request(longest + "x\n") == Request::too_long);
+  CHECK(parse_request(std::string(4096, 'x') + "\n") == Request::too_long);
+  // A known request padded to the limit is still refused as unknown, not cut down to size.
+  CHECK(parse_request("ping" + std::string(kMaxRequest - 5, ' ') + "\n") == Request::unknown);
+  CHECK(parse_request("ping" + std::string(kMaxRequest - 4, ' ') + "\n") == Request::too_long);
+}
+
+TEST_CASE("the answers other than status") {
+  CHECK(kAnswerOk == R"({"ok":true})");
+  CHECK(kAnswerUnknown == R"({"error":"unknown request"})");
+}
+
+namespace {
+
+// An answer as the daemon writes it (Daemon::status() in daemon.cpp).
+const char* const kStatus = R"({"buttons":[
+  {"last_press":{"ip":"10.77.0.201","mac":"ac:63:be:00:00:01","source":"connect","time":"2026-12-01T10:00:00Z"},
+   "name":"bedroom","press_sources":["dhcp","connect"],"presses":3,"sightings":9},
+  {"last_press":null,"name":"hall","presses":0,"sightings":0}],
+ "config":"/etc/dashctl/dashctl.toml",
+ "counters":{"actions_failed":0,"actions_ok":3,"actions_running":0,"bad_datagrams":0,"busy":0,"connections":1,
+   "dhcp_events":2,"nflog_malformed":0,"nflog_packets":0,"open_connections":0,"presses":3,"sightings":9,"unknown":1},
+ "listen":"10.77.0.1:8443",
+ "mqtt":{"connected":true,"dropped":0,"published":4,"queued":1},
+ "pid":4242,
+ "sources":{"connect":true,"dhcp":"/run/dashctl/events.sock","nflog":3,"nflog_lost":0},
+ "started":"2026-12-01T09:00:00Z","uptime_s":3600,"version":"0.1.0",
+ "unknown":[{"ip":"10.77.0.99","last":{"ip":"10.77.0.99","mac":null,"source":"connect","time":"2026-12-01T10:01:00Z"},
+   "mac":null,"sightings":1}]})";
+
+StatusAnswer read(const std::string& text) { return read_status(nlohmann::json::parse(text)); }
+
+std::string refusal(const std::string& text) {
+  try {
+    (void)read(text);
+  } catch (const util::Error& e) {
+    CHECK(e.code() == util::Exit::unavailable);
+    return e.what();
+  }
+  FAIL("read_status took " << text);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("read_status reads what status prints") {
+  const auto s = read(kStatus);
+  CHECK(s.pid == 4242);
+  CHECK(s.uptime_s == 3600);
+  CHECK(s.listen == "10.77.0.1:8443");
+  CHECK(s.connections == 1);
+  CHECK(s.presses == 3);
+  REQUIRE(s.mqtt);
+  CHECK(s.mqtt->connected);
+  CHECK(s.mqtt->published == 4);
+  CHECK(s.mqtt->queued == 1);
+  CHECK(s.mqtt->dropped == 0);
+  REQUIRE(s.sources);
+  CHECK(s.sources->dhcp == "/run/dashctl/events.sock");
+  CHECK(s.sources->nflog == 3);
+  REQUIRE(s.buttons.size() == 2);
+  CHECK(s.buttons[0].name == "bedroom");
+  CHECK(s.buttons[0].presses == 3);
+  REQUIRE(s.buttons[0].last_press);
+  CHECK(s.buttons[0].last_press->time == "2026-12-01T10:00:00Z");
+  CHECK(s.buttons[0].last_press->ip == "10.77.0.201");
+  CHECK(s.buttons[0].press_sources == std::vector<std::string>{"dhcp", "connect"});
+  CHECK(s.buttons[1].name == "hall");
+  CHECK_FALSE(s.buttons[1].last_press);
+  CHECK(s.buttons[1].press_sources.empty());
+  REQUIRE(s.unknown.size() == 1);
+  CHECK(s.unknown[0].ip == "10.77.0.99");
+  CHECK_FALSE(s.unknown[0].mac);
+  CHECK(s.unknown[0].sightings == 1);
+  CHECK(s.unknown[0].last_time == "2026-12-01T10:01:00Z");
+}
+
+TEST_CASE("read_status: no MQTT, NFLOG off, no sources from an older daemon") {
+  auto j = nlohmann::json::parse(kStatus);
+  j["mqtt"] = nullptr;
+  j["sources"]["nflog"] = false;
+  auto s = read_status(j);
+  CHECK_FALSE(s.mqtt);
+  REQUIRE(s.sources);
+  CHECK_FALSE(s.sources->nflog);
+  j.erase("sources");
+  s = read_status(j);
+  CHECK_FALSE(s.sources);
+}
+
+TEST_CASE("read_status refuses an answer it cannot print, with an error, never a crash") {
+  CHECK_THAT(refusal("[]"), Catch::Contains("malformed") && Catch::Contains("not an object"));
+  CHECK_THAT(refusal(R"({"error":"unknown request"})"), Catch::Contains("no \"pid\""));
+  auto broken = [](const std::function<void(nlohmann::json&)>& change) {
+    auto j = nlohmann::json::parse(kStatus);
+    change(j);
+    return refusal(j.dump());
+  };
+  CHECK_THAT(broken([](auto& j) { j["pid"] = 1e300; }), Catch::Contains("\"pid\""));
+  CHECK_THAT(broken([](auto& j) { j["pid"] = 4294967296ULL; }), Catch::Contains("\"pid\""));
+  CHECK_THAT(broken([](auto& j) { j["pid"] = "4242"; }), Catch::Contains("\"pid\""));
+  CHECK_THAT(broken([](auto& j) { j["uptime_s"] = 18446744073709551615ULL; }), Catch::Contains("\"uptime_s\""));
+  CHECK_THAT(broken([](auto& j) { j["counters"]["presses"] = -1; }), Catch::Contains("\"presses\""));
+  CHECK_THAT(broken([](auto& j) { j["counters"] = 7; }), Catch::Contains("counters is not an object"));
+  CHECK_THAT(broken([](auto& j) { j["mqtt"]["connected"] = 1; }), Catch::Contains("\"connected\""));
+  CHECK_THAT(broken([](auto& j) { j["sources"]["nflog"] = 2.5; }), Catch::Contains("\"nflog\""));
+  CHECK_THAT(broken([](auto& j) { j["buttons"] = nlohmann::json::object(); }), Catch::Contains("\"buttons\""));
+  CHECK_THAT(broken([](auto& j) { j["buttons"][0].erase("last_press"); }), Catch::Contains("\"last_press\""));
+  CHECK_THAT(broken([](auto& j) { j["buttons"][0]["press_sources"][0] = 1; }), Catch::Contains("press source"));
+  CHECK_THAT(broken([](auto& j) { j["unknown"][0]["last"] = nullptr; }), Catch::Contains("not an object"));
+  CHECK_THAT(broken([](auto& j) { j["unknown"][0]["mac"] = 5; }), Catch::Contains("\"mac\""));
+}
