@@ -265,9 +265,16 @@ Saved save(const Globals& g, const config::Config& c, const LearnOptions& o, con
 
   const auto next = load_config(g);
   if (nft::read_table("inet", "dashctl")) {
-    const auto effective = plumbing::resolve(next);
-    const auto report = plumbing::apply_setup(next, plumbing::plan_setup(next, effective));
-    s.report = report.lines;
+    try {
+      const auto effective = plumbing::resolve(next);
+      const auto report = plumbing::apply_setup(next, plumbing::plan_setup(next, effective));
+      s.report = report.lines;
+    } catch (const Error& e) {
+      // The button is saved: say so, or the user learns it again and is told it is known.
+      throw Error(e.code(), "learn: saved button " + b.name + " in " + s.file + ", but could not apply the setup: " +
+                                e.what(),
+                  e.hint().empty() ? "fix the cause and run 'dashctl setup' to give it its address" : e.hint());
+    }
     s.plumbing = true;
   }
   try {

@@ -49,6 +49,37 @@ size_t rule_count(const nft::Ruleset& rs) {
   return n;
 }
 
+/// A file in state_dir that says dnsmasq may not have taken up the files dashctl wrote:
+/// written before them, removed once dnsmasq reloaded (or is found not running). When a
+/// reload fails, or a setup, learn or teardown is killed between the files and the reload,
+/// the files on disk are already current, and only this tells the next setup (or teardown)
+/// to reload all the same. It holds "restart" when the drop-in changed, else "reload".
+std::string pending_file(const config::Config& c) {
+  const std::string& dir = c.dnsmasq.state_dir;
+  return dir + (dir.ends_with('/') ? "" : "/") + "reload-pending";
+}
+
+/// nullopt: nothing pending; true: a restart is, false: a reload is.
+std::optional<bool> pending_refresh(const config::Config& c) {
+  const auto text = util::read_file(pending_file(c));
+  if (!text) return std::nullopt;
+  return text->starts_with("restart");
+}
+
+void mark_pending(const config::Config& c, bool restart) {
+  // The first file in state_dir (check_writable saw that it or its parent can be written):
+  // 0755 whatever the umask, as dnsmasq::apply makes it, since dnsmasq reads it as its user.
+  const std::string& dir = c.dnsmasq.state_dir;
+  if (::mkdir(dir.c_str(), 0755) == 0) {
+    if (::chmod(dir.c_str(), 0755) != 0) util::throw_system("setting the mode of " + dir, errno, Exit::cant_create);
+  } else if (errno != EEXIST) {
+    util::throw_system("creating " + dir, errno, Exit::cant_create);
+  }
+  util::write_file_atomic(pending_file(c), restart ? "restart\n" : "reload\n", 0644);
+}
+
+const char* kPendingLine = "dnsmasq: its files were written before, but an earlier reload failed or was interrupted";
+
 /// Reloads dnsmasq after its files changed; a drop-in change needs a restart.
 void reload_dnsmasq(const config::Config& c, bool restart, bool removed, Report& report) {
   if (dnsmasq::running(c.dnsmasq.reload) == false) {
@@ -146,6 +177,7 @@ std::optional<std::string> remove_stale_learn_table(const config::Config& c) {
 
 Report apply_setup(const config::Config& c, const Plan& p) {
   Report report;
+  const auto pending = pending_refresh(c);
   if (auto stale = remove_stale_learn_table(c)) {
     report.lines.push_back(*stale);
     report.changed = true;
@@ -174,13 +206,23 @@ Report apply_setup(const config::Config& c, const Plan& p) {
   }
 
   if (!p.files.any_change()) {
-    report.lines.push_back("dnsmasq: files are up to date");
+    if (!pending) {
+      report.lines.push_back("dnsmasq: files are up to date");
+      return report;
+    }
+    report.changed = true;
+    report.lines.push_back(kPendingLine);
+    reload_dnsmasq(c, *pending, false, report);
+    util::remove_file(pending_file(c));
     return report;
   }
+  const bool restart = p.files.dropin_changed || pending.value_or(false);
+  mark_pending(c, restart);
   dnsmasq::apply(p.files, c);
   report.changed = true;
   report.lines.push_back("dnsmasq: " + file_list(p.files));
-  reload_dnsmasq(c, p.files.dropin_changed, false, report);
+  reload_dnsmasq(c, restart, false, report);
+  util::remove_file(pending_file(c));
   return report;
 }
 
@@ -191,6 +233,7 @@ Report teardown(const config::Config& c) {
     report.changed = true;
   }
   const auto files = dnsmasq::plan_teardown(c);
+  const auto pending = pending_refresh(c);
   if (files.any_change()) check_writable(c);
   if (nft::remove_table("inet", "dashctl")) {
     report.changed = true;
@@ -199,18 +242,29 @@ Report teardown(const config::Config& c) {
     report.lines.push_back("nftables: no table inet dashctl");
   }
   if (!files.any_change()) {
-    report.lines.push_back("dnsmasq: no dashctl files");
+    if (!pending) {
+      report.lines.push_back("dnsmasq: no dashctl files");
+      return report;
+    }
+    report.changed = true;
+    report.lines.push_back(kPendingLine);
+    reload_dnsmasq(c, *pending, true, report);
+    util::remove_file(pending_file(c));
     return report;
   }
+  const bool restart = files.dropin_changed || pending.value_or(false);
+  mark_pending(c, restart);
   dnsmasq::apply(files, c);
   report.changed = true;
   report.lines.push_back("dnsmasq: " + file_list(files));
-  reload_dnsmasq(c, files.dropin_changed, true, report);
+  reload_dnsmasq(c, restart, true, report);
+  util::remove_file(pending_file(c));
   return report;
 }
 
 bool Status::ok() const {
-  if (!can_read_rules || !files_checked || !table_present || !table_differences.empty() || dnsmasq_running == false)
+  if (!can_read_rules || !files_checked || !table_present || !table_differences.empty() || dnsmasq_running == false ||
+      reload_pending)
     return false;
   for (const auto& f : files)
     if (f.state != "current") return false;
@@ -239,6 +293,14 @@ Status status(const config::Config& c) {
     s.warnings.push_back(e.what());
   }
   s.dnsmasq_running = dnsmasq::running(c.dnsmasq.reload);
+  try {
+    s.reload_pending = pending_refresh(c).has_value();
+  } catch (const Error&) {
+    // Unreadable: as the files themselves, nothing to say.
+  }
+  if (s.reload_pending)
+    s.warnings.push_back("dnsmasq has not re-read its files since dashctl changed them (a reload failed or was "
+                         "interrupted): the old leases and names are in force; run 'dashctl setup'");
   if (s.can_read_rules) {
     for (const auto& d : nft::foreign_drops()) {
       s.warnings.push_back("table " + d.family + " " + d.table + " chain " + d.chain + " drops by default on hook " +

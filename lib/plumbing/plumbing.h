@@ -43,7 +43,9 @@ struct Report {
 
 /// Applies the plan: checks it can write dnsmasq's directories first, then replaces the
 /// table, writes the files that changed and reloads dnsmasq (a restart only when the
-/// drop-in changed). Skips whatever is already current.
+/// drop-in changed). Skips whatever is already current, except a reload that an earlier
+/// run left undone (it failed, or the run was killed after writing the files): state_dir's
+/// reload-pending file, written before the files and removed after the reload, tells.
 Report apply_setup(const config::Config& c, const Plan& p);
 
 /// Removes the table and dashctl's dnsmasq files, and reloads dnsmasq.
@@ -70,6 +72,7 @@ struct Status {
   std::vector<File> files;
   bool files_checked = false;  ///< false: the files could not be compared (see warnings)
   std::optional<bool> dnsmasq_running;
+  bool reload_pending = false;  ///< dashctl changed dnsmasq's files, and dnsmasq has not re-read them
   std::vector<std::string> warnings;  ///< e.g. another table's drop policy
   bool ok() const;
 };
