@@ -157,6 +157,20 @@ pid_t start_detached(const std::string& program, const std::vector<std::string>&
 
 void run_checked(const std::vector<std::string>& argv);
 
+/// The program of `pid` when it is dnsmasq. dashctl runs as root and signals, stops and
+/// starts again what the pid file names: only ever dnsmasq, never whatever a stale pid file
+/// now points at.
+std::string require_dnsmasq(pid_t pid, const std::string& pidfile, const char* verb) {
+  const auto program = program_of(pid);
+  const std::string name = program.substr(program.rfind('/') + 1);  // whole when no '/'
+  if (name != "dnsmasq")
+    throw Error(Exit::unavailable,
+                "pid " + std::to_string(pid) + " in " + pidfile + " runs " + program + ", not dnsmasq; refusing to " +
+                    verb + " it",
+                "fix the pid file, or set dnsmasq.reload to \"systemctl\" or a command");
+  return program;
+}
+
 void restart_by_pidfile(const std::string& pidfile) {
   const pid_t old = live_pid(pidfile);
   if (old == 1)
@@ -175,15 +189,9 @@ void restart_by_pidfile(const std::string& pidfile) {
   }
   // Everything needed to start it again is read while it still runs.
   const auto argv = cmdline_of(old);
-  const auto program = program_of(old);
-  // dashctl runs as root and starts this command line again as root: only ever dnsmasq's,
-  // never whatever a stale pid file now points at.
-  const std::string name = program.substr(program.rfind('/') + 1);  // whole when no '/'
-  if (argv.empty() || name != "dnsmasq")
-    throw Error(Exit::unavailable,
-                "pid " + std::to_string(old) + " in " + pidfile + " runs " + program +
-                    ", not dnsmasq; refusing to restart it",
-                "fix the pid file, or set dnsmasq.reload to \"systemctl\" or a command");
+  const auto program = require_dnsmasq(old, pidfile, "restart");
+  if (argv.empty())
+    throw Error(Exit::unavailable, "pid " + std::to_string(old) + " in " + pidfile + " has no command line to start again");
 
   send(old, SIGTERM, "stopping");
   if (!wait_until([&] { return !alive(old); }, kStopTimeout)) {
@@ -261,7 +269,9 @@ void refresh(const config::Reload& how, Refresh what) {
     case config::Reload::Kind::pidfile:
       if (what == Refresh::reload) {
         // dnsmasq re-reads addn-hosts and dhcp-hostsfile on SIGHUP.
-        send(live_pid(how.pidfile), SIGHUP, "signalling");
+        const pid_t pid = live_pid(how.pidfile);
+        require_dnsmasq(pid, how.pidfile, "signal");
+        send(pid, SIGHUP, "signalling");
       } else {
         restart_by_pidfile(how.pidfile);
       }
