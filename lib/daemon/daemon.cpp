@@ -30,6 +30,7 @@
 #include "press/press.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/histogram.h"
 #include "util/interface.h"
 
 namespace dashctl::daemon {
@@ -107,6 +108,15 @@ util::Ipv4 listen_address(const config::Config& c) {
   return addrs.front().address;
 }
 
+/// The networks a button can be a neighbour in: the config's subnet, else those of the IoT
+/// interface's addresses as they are now (read at start and on each reload).
+std::vector<util::Ipv4Prefix> iot_networks(const config::Config& c) {
+  if (c.network.subnet) return {*c.network.subnet};
+  std::vector<util::Ipv4Prefix> out;
+  for (const auto& a : util::interface_ipv4(c.network.iot_interface)) out.push_back(a.subnet);
+  return out;
+}
+
 struct Counters {
   uint64_t connections = 0;
   uint64_t busy = 0;  ///< closed at once: max_connections were open
@@ -126,7 +136,8 @@ class Daemon {
   Daemon(std::string path, config::Config config)
       : path_(std::move(path)),
         config_(std::move(config)),
-        identifier_(netlink::neighbour_mac, util::read_file),
+        identifier_([this](util::Ipv4 ip, const std::string& iface) { return neighbours_.mac(ip, iface); },
+                    [this](const std::string& file, util::Ipv4 ip) { return leases_.mac(file, ip); }),
         signals_(io_, SIGHUP, SIGTERM, SIGINT),
         started_(std::chrono::system_clock::now()),
         started_steady_(std::chrono::steady_clock::now()) {}
@@ -170,6 +181,7 @@ class Daemon {
 
   void start_listener() {
     listen_ip_ = listen_address(config_);
+    identifier_.set_networks(iot_networks(config_));
     listen_port_ = config_.network.listen_port;
     acceptor_.emplace(bind(listen_ip_, listen_port_));
     accept();
@@ -207,7 +219,9 @@ class Daemon {
       s.time = press::Clock::now();
       s.wall = std::chrono::system_clock::now();
       s.detail = "connection from " + s.ip.str() + ":" + std::to_string(remote.port());
+      const auto accepted = s.time;
       sight(std::move(s));
+      accept_to_dispatch_.add(press::Clock::now() - accepted);
     }
     if (open_connections_ >= config_.daemon.max_connections || stopping_) {
       ++counters_.busy;
@@ -374,6 +388,7 @@ class Daemon {
     spdlog::info("{}: pressed ({} from {}: {}, #{})", id.button->name, press::source_name(s.source), who, s.detail,
                  press->number);
     fire(*id.button, *press);
+    press_to_action_.add(press::Clock::now() - press->first.time);
   }
 
   void fire(const config::Button& b, const press::Press& p) {
@@ -484,6 +499,7 @@ class Daemon {
       for (const auto& b : next.buttons) names.insert(b.name);
       tracker_.keep_only(names);
       config_ = std::move(next);
+      identifier_.set_networks(iot_networks(config_));
       if (nflog_changed) {
         stop_nflog();
         start_nflog();
@@ -623,6 +639,13 @@ class Daemon {
     }
   }
 
+  /// A histogram's count and quantiles, in microseconds.
+  static nlohmann::json latency_json(const util::Histogram& h) {
+    auto us = [](std::chrono::nanoseconds d) { return static_cast<double>(d.count() / 100) / 10.0; };
+    return {{"count", h.count()}, {"p50_us", us(h.quantile(0.5))}, {"p99_us", us(h.quantile(0.99))},
+            {"max_us", us(h.max())}};
+  }
+
   nlohmann::json status() {
     nlohmann::json buttons = nlohmann::json::array();
     const auto& states = tracker_.buttons();
@@ -676,6 +699,9 @@ class Daemon {
               {"dhcp", config_.daemon.event_socket},
               {"nflog", nflog_ ? nlohmann::json(nflog_->group()) : nlohmann::json(false)},
               {"nflog_lost", nflog_ ? nflog_->stats().lost : 0}}},
+            {"latency",
+             {{"accept_to_dispatch", latency_json(accept_to_dispatch_)},
+              {"press_to_action", latency_json(press_to_action_)}}},
             {"mqtt", mqtt},
             {"buttons", buttons},
             {"unknown", unknown}};
@@ -685,6 +711,12 @@ class Daemon {
   std::string path_;
   config::Config config_;
   press::Tracker tracker_;
+  /// The daemon's own time per connection, from its accept to the end of its sighting (the
+  /// button found, and a press's actions started), and per press, from the sighting that
+  /// made it to its actions started (a program spawned, an MQTT message queued).
+  util::Histogram accept_to_dispatch_, press_to_action_;
+  netlink::NeighbourTable neighbours_;
+  press::LeaseFile leases_;
   press::Identifier identifier_;
   std::unique_ptr<mqtt::Client> mqtt_;
   std::optional<tcp::acceptor> acceptor_;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -31,7 +32,8 @@ constexpr auto kCommandTimeout = 10s;
 constexpr auto kStopTimeout = 5s;
 constexpr auto kKillTimeout = 2s;
 constexpr auto kStartTimeout = 5s;
-constexpr auto kPollInterval = 10ms;
+constexpr auto kFirstPoll = 1ms;      ///< dnsmasq stops within a millisecond or two of SIGTERM
+constexpr auto kPollInterval = 10ms;  ///< the longest pause between polls
 
 const char* verb(Refresh what) { return what == Refresh::reload ? "reload" : "restart"; }
 
@@ -85,14 +87,17 @@ void send(pid_t pid, int sig, const char* what) {
                        Exit::unavailable);
 }
 
-/// Polls every kPollInterval until `done` or `limit` passes. Returns whether it is done.
+/// Polls until `done` or `limit` passes, first after kFirstPoll, then twice as long each
+/// time up to kPollInterval. Returns whether it is done.
 template <class Done>
 bool wait_until(Done done, std::chrono::milliseconds limit) {
   const auto deadline = Clock::now() + limit;
+  std::chrono::milliseconds pause = kFirstPoll;
   for (;;) {
     if (done()) return true;
     if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(kPollInterval);
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::milliseconds>(pause * 2, kPollInterval);
   }
 }
 

@@ -2,9 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/text.h"
 
 namespace dashctl::press {
@@ -35,14 +40,55 @@ std::optional<util::Mac> mac_from_leases(std::string_view text, util::Ipv4 ip) {
   return std::nullopt;
 }
 
-Identifier::Identifier(NeighbourLookup neighbours, ReadFile read_file)
-    : neighbours_(std::move(neighbours)), read_file_(std::move(read_file)) {}
+bool LeaseFile::Key::operator==(const Key& o) const {
+  return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+         mtime.tv_nsec == o.mtime.tv_nsec && ctime.tv_sec == o.ctime.tv_sec && ctime.tv_nsec == o.ctime.tv_nsec;
+}
+
+std::optional<util::Mac> LeaseFile::mac(const std::string& path, util::Ipv4 ip) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    key_.reset();
+    text_.clear();
+    if (errno == ENOENT) return std::nullopt;
+    util::throw_system("reading " + path, errno, util::Exit::no_input);
+  }
+  const Key key{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+  if (path != path_ || !key_ || !(*key_ == key)) {
+    const auto read_at = std::chrono::system_clock::now();
+    auto text = util::read_file(path);
+    ++reads_;
+    path_ = path;
+    text_ = text.value_or("");
+    // The key is the one from before the read: a write during the read changes the file's
+    // times, so the next question reads it again. A modification that recent could also be
+    // followed by one the times do not show.
+    const auto modified = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    if (text && read_at - modified >= std::chrono::seconds(2))
+      key_ = key;
+    else
+      key_.reset();
+    if (!text) return std::nullopt;
+  }
+  return mac_from_leases(text_, ip);
+}
+
+Identifier::Identifier(NeighbourLookup neighbours, LeaseLookup leases)
+    : neighbours_(std::move(neighbours)), leases_(std::move(leases)) {}
+
+bool Identifier::inside(util::Ipv4 ip) const {
+  return networks_.empty() ||
+         std::any_of(networks_.begin(), networks_.end(), [&](const util::Ipv4Prefix& n) { return n.contains(ip); });
+}
 
 Identity Identifier::identify(const config::Config& config, util::Ipv4 ip,
                               std::optional<util::Mac> mac) const {
+  const bool ask = !mac && inside(ip);
   // A failing lookup costs only the MAC: the static address may still name the button, so
   // it is logged (at debug level: it happens per connection) and the next source is asked.
-  if (!mac && neighbours_) {
+  if (ask && neighbours_) {
     try {
       mac = neighbours_(ip, config.network.iot_interface);
     } catch (const util::Error& e) {
@@ -50,9 +96,9 @@ Identity Identifier::identify(const config::Config& config, util::Ipv4 ip,
     }
   }
   // The kernel forgets a neighbour after a while; dnsmasq remembers the lease for its lifetime.
-  if (!mac && read_file_ && !config.dnsmasq.leases_file.empty()) {
+  if (ask && !mac && leases_ && !config.dnsmasq.leases_file.empty()) {
     try {
-      if (auto text = read_file_(config.dnsmasq.leases_file)) mac = mac_from_leases(*text, ip);
+      mac = leases_(config.dnsmasq.leases_file, ip);
     } catch (const util::Error& e) {
       spdlog::debug("lease file {}: {}", config.dnsmasq.leases_file, e.what());
     }

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -160,4 +161,54 @@ TEST_CASE("usable entries give their MAC, others nothing") {
   CHECK(absent == std::nullopt);
   CHECK(other_iface == std::nullopt);
   CHECK(no_iface == std::nullopt);
+}
+
+TEST_CASE("one table answers question after question on one socket") {
+  if (geteuid() != 0) {
+    WARN("skipped: needs root");
+    return;
+  }
+  Netns ns;
+  REQUIRE(ns.created());
+  auto make = [&] {
+    return ns.ip({"link", "add", "dt0", "type", "veth", "peer", "name", "dt1"}) == 0 &&
+           ns.ip({"link", "set", "dt0", "up"}) == 0 &&
+           ns.ip({"neigh", "add", "10.99.0.2", "lladdr", "02:00:00:00:00:02", "dev", "dt0", "nud", "permanent"}) == 0;
+  };
+  REQUIRE(make());
+
+  netlink::NeighbourTable table;
+  int found = 0, absent = 0, wrong = 0;
+  std::optional<util::Mac> after_remake, after_delete, again;
+  const auto error = inside(ns, [&] {
+    // Hits and misses (a reply, then the kernel's error) interleaved: each answer is the
+    // one to its own question, never the one before.
+    for (int i = 0; i < 500; ++i) {
+      const auto m = table.mac(ip(i % 2 ? "10.99.0.2" : "10.99.0.9"), "dt0");
+      if (i % 2 && m == mac("02:00:00:00:00:02"))
+        ++found;
+      else if (!(i % 2) && !m)
+        ++absent;
+      else
+        ++wrong;
+    }
+    CHECK(table.mac(ip("127.0.0.1"), "lo") == std::nullopt);  // another interface on the same socket
+    // The interface made again under its name has a new index: the first question after
+    // may miss, the next finds the new entry.
+    if (ns.ip({"link", "del", "dt0"}) != 0 || !make()) throw std::runtime_error("remaking dt0");
+    after_remake = table.mac(ip("10.99.0.2"), "dt0");
+    after_remake = table.mac(ip("10.99.0.2"), "dt0");
+    if (ns.ip({"link", "del", "dt0"}) != 0) throw std::runtime_error("deleting dt0");
+    after_delete = table.mac(ip("10.99.0.2"), "dt0");
+    after_delete = table.mac(ip("10.99.0.2"), "dt0");
+    if (!make()) throw std::runtime_error("making dt0");
+    again = table.mac(ip("10.99.0.2"), "dt0");
+  });
+  REQUIRE(error == "");
+  CHECK(found == 250);
+  CHECK(absent == 250);
+  CHECK(wrong == 0);
+  CHECK(after_remake == mac("02:00:00:00:00:02"));
+  CHECK(after_delete == std::nullopt);
+  CHECK(again == mac("02:00:00:00:00:02"));
 }

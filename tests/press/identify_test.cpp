@@ -2,12 +2,21 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <chrono>
+#include <thread>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "press/identify.h"
+#include "support/tmpdir.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 using namespace dashctl;
 using namespace dashctl::press;
@@ -68,12 +77,12 @@ struct World {
           if (it == neighbours.end()) return std::nullopt;
           return it->second;
         },
-        [this](const std::string& path) -> std::optional<std::string> {
+        [this](const std::string& path, util::Ipv4 a) -> std::optional<util::Mac> {
           asked.push_back("read " + path);
           if (files_fail) throw util::Error(util::Exit::no_perm, path + ": Permission denied");
           auto it = files.find(path);
           if (it == files.end()) return std::nullopt;
-          return it->second;
+          return mac_from_leases(it->second, a);
         });
   }
 };
@@ -193,4 +202,113 @@ TEST_CASE("a config without buttons identifies nobody") {
   c.network.iot_interface = "br-iot";
   auto id = w.identifier().identify(c, ip("10.77.0.201"), mac("68:54:fd:12:34:56"));
   CHECK(id.button == nullptr);
+}
+
+TEST_CASE("only addresses inside the IoT networks have their MAC looked up") {
+  World w;
+  w.neighbours[ip("10.77.0.150")] = mac("50:f5:da:00:00:09");
+  w.neighbours[ip("192.168.1.5")] = mac("50:f5:da:00:00:09");
+  w.files["/var/lib/misc/dnsmasq.leases"] = kLeases;
+  auto c = sample();
+  c.buttons.push_back(button("lan", std::nullopt, "192.168.1.7"));
+  auto identifier = w.identifier();
+  identifier.set_networks({*util::Ipv4Prefix::parse("10.77.0.0/24"), *util::Ipv4Prefix::parse("10.78.0.0/16")});
+
+  CHECK(std::string(name_of(identifier.identify(c, ip("10.77.0.150"), std::nullopt))) == "kitchen");
+  CHECK(w.asked == std::vector<std::string>{"neigh 10.77.0.150 br-iot"});
+  w.asked.clear();
+  CHECK(std::string(name_of(identifier.identify(c, ip("10.78.3.4"), std::nullopt))) == "(unknown)");
+  CHECK(w.asked == std::vector<std::string>{"neigh 10.78.3.4 br-iot", "read /var/lib/misc/dnsmasq.leases"});
+  w.asked.clear();
+
+  // Outside: no question, no MAC; a static address still names its button.
+  auto id = identifier.identify(c, ip("192.168.1.5"), std::nullopt);
+  CHECK(id.button == nullptr);
+  CHECK(id.mac == std::nullopt);
+  CHECK(std::string(name_of(identifier.identify(c, ip("192.168.1.7"), std::nullopt))) == "lan");
+  CHECK(identifier.identify(c, ip("127.0.0.1"), std::nullopt).button == nullptr);
+  // A MAC the source knows is used wherever the address is.
+  CHECK(std::string(name_of(identifier.identify(c, ip("127.0.0.1"), mac("50:f5:da:00:00:09")))) == "kitchen");
+  CHECK(w.asked.empty());
+
+  identifier.set_networks({});  // none known: every address is asked about
+  CHECK(std::string(name_of(identifier.identify(c, ip("192.168.1.5"), std::nullopt))) == "kitchen");
+  CHECK(w.asked == std::vector<std::string>{"neigh 192.168.1.5 br-iot"});
+}
+
+namespace {
+
+/// Sets a file's modification time `ago` seconds into the past.
+void age(const std::string& path, int ago) {
+  timespec times[2];
+  REQUIRE(clock_gettime(CLOCK_REALTIME, &times[0]) == 0);
+  times[0].tv_sec -= ago;
+  times[1] = times[0];
+  REQUIRE(utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("the lease file is read again only when it changed") {
+  test::TempDir dir;
+  const auto path = dir / "dnsmasq.leases";
+  LeaseFile leases;
+
+  SECTION("missing, then there") {
+    CHECK(leases.mac(path, ip("10.77.0.201")) == std::nullopt);
+    CHECK(leases.reads() == 0);
+    dir.write("dnsmasq.leases", kLeases);
+    age(path, 60);
+    CHECK(leases.mac(path, ip("10.77.0.201")) == mac("68:54:fd:12:34:56"));
+    CHECK(leases.reads() == 1);
+  }
+  SECTION("an old file is read once for any number of questions") {
+    dir.write("dnsmasq.leases", kLeases);
+    age(path, 60);
+    for (int i = 0; i < 100; ++i) {
+      CHECK(leases.mac(path, ip("10.77.0.201")) == mac("68:54:fd:12:34:56"));
+      CHECK(leases.mac(path, ip("10.77.0.250")) == std::nullopt);
+    }
+    CHECK(leases.reads() == 1);
+
+    SECTION("rewritten in place with the same size and an old time: its change time tells") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the clock's granularity
+      std::string next = kLeases;
+      next.replace(next.find("68:54:fd:12:34:56"), 17, "68:54:fd:65:43:21");
+      {
+        // In place, as dnsmasq rewrites its lease file: the same inode.
+        FILE* f = std::fopen(path.c_str(), "r+");
+        REQUIRE(f != nullptr);
+        REQUIRE(std::fwrite(next.data(), 1, next.size(), f) == next.size());
+        REQUIRE(std::fclose(f) == 0);
+      }
+      age(path, 60);
+      CHECK(leases.mac(path, ip("10.77.0.201")) == mac("68:54:fd:65:43:21"));
+      CHECK(leases.reads() == 2);
+    }
+    SECTION("replaced by another file") {
+      util::write_file_atomic(path, "0 02:00:00:00:00:01 10.77.0.201 * *\n");
+      age(path, 60);
+      CHECK(leases.mac(path, ip("10.77.0.201")) == mac("02:00:00:00:00:01"));
+      CHECK(leases.reads() == 2);
+    }
+    SECTION("removed") {
+      REQUIRE(::unlink(path.c_str()) == 0);
+      CHECK(leases.mac(path, ip("10.77.0.201")) == std::nullopt);
+      dir.write("dnsmasq.leases", kLeases);
+      age(path, 60);
+      CHECK(leases.mac(path, ip("10.77.0.201")) == mac("68:54:fd:12:34:56"));
+      CHECK(leases.reads() == 2);
+    }
+    SECTION("another path") {
+      const auto other = dir.write("other.leases", "0 02:00:00:00:00:01 10.77.0.201 * *\n");
+      CHECK(leases.mac(other, ip("10.77.0.201")) == mac("02:00:00:00:00:01"));
+      CHECK(leases.reads() == 2);
+    }
+  }
+  SECTION("a file modified less than 2 s ago is read on each question until it is older") {
+    dir.write("dnsmasq.leases", kLeases);
+    for (int i = 0; i < 3; ++i) CHECK(leases.mac(path, ip("10.77.0.201")) == mac("68:54:fd:12:34:56"));
+    CHECK(leases.reads() == 3);
+  }
 }
