@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,6 +33,7 @@
 #include "util/fs.h"
 #include "util/histogram.h"
 #include "util/interface.h"
+#include "util/posix.h"
 
 namespace dashctl::daemon {
 namespace {
@@ -48,6 +50,8 @@ using namespace std::chrono_literals;
 constexpr auto kUnknownWindow = 10s;
 /// What the listener reads of a connection before it closes it: the ClientHello.
 constexpr size_t kFirstBytes = 1024;
+/// Connections taken off the listener in one turn of the loop.
+constexpr int kAcceptBatch = 64;
 
 /// sd_notify(3), without libsystemd: one datagram to $NOTIFY_SOCKET.
 void notify_systemd(const std::string& state) {
@@ -171,6 +175,7 @@ class Daemon {
     if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) a.non_blocking(true, ec);  // accept_ready takes connections until none is left
     if (ec) {
       const Exit code = ec == asio::error::access_denied ? Exit::no_perm : Exit::unavailable;
       throw Error(code, "listening on " + ip.str() + ":" + std::to_string(port) + ": " + ec.message(),
@@ -187,69 +192,111 @@ class Daemon {
     accept();
   }
 
+  /// Waits for the listener to have connections queued, then takes them itself (see
+  /// accept_ready), rather than through Asio's async_accept: most connections then cost the
+  /// daemon three system calls and never enter the loop's epoll set.
   void accept() {
-    acceptor_->async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    acceptor_->async_wait(tcp::acceptor::wait_read, [this](boost::system::error_code ec) {
       if (ec == asio::error::operation_aborted || !acceptor_ || !acceptor_->is_open()) return;
-      if (ec) {
+      if (ec) spdlog::warn("listener: waiting for connections: {}", ec.message());
+      if (ec || !accept_ready()) {
         // Out of descriptors (a flood): pause briefly rather than spin on the error.
-        spdlog::warn("listener: accepting: {}", ec.message());
         auto pause = std::make_shared<asio::steady_timer>(io_, 100ms);
         pause->async_wait([this, pause](boost::system::error_code) {
           if (acceptor_ && acceptor_->is_open()) accept();
         });
         return;
       }
-      on_connection(std::move(socket));
       accept();
     });
   }
 
+  /// Accepts what the kernel has queued, up to kAcceptBatch connections a turn so that the
+  /// other sources are not starved in a flood. Returns false when accepting failed for want
+  /// of descriptors or memory, which a pause may cure.
+  bool accept_ready() {
+    const int listener = acceptor_->native_handle();
+    for (int i = 0; i < kAcceptBatch; ++i) {
+      sockaddr_in peer{};
+      socklen_t len = sizeof peer;
+      const int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        on_connection(util::Fd(fd), peer);
+        continue;
+      }
+      const int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) return true;
+      // The client gave up while queued, a signal, a firewall's refusal: the next one.
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM) continue;
+      spdlog::warn("listener: accepting: {}", util::errno_text(err));
+      return false;
+    }
+    return true;
+  }
+
   /// A connection is a sighting the moment it is accepted. Then the listener reads what
-  /// the client sends first (its TLS ClientHello, at most 1 KiB) and closes, so that an
-  /// idle client holds a place until its deadline at most, and at max_connections new
+  /// the client sends first (its TLS ClientHello, at most 1 KiB) and closes. Usually that is
+  /// there already and is read at once; otherwise the connection waits in the loop, so that
+  /// an idle client holds a place until its deadline at most, and at max_connections new
   /// connections are closed at once.
-  void on_connection(tcp::socket socket) {
+  void on_connection(util::Fd fd, const sockaddr_in& peer) {
     ++counters_.connections;
-    boost::system::error_code ec;
-    const auto remote = socket.remote_endpoint(ec);
-    if (!ec && remote.address().is_v4()) {
+    if (peer.sin_family == AF_INET) {
       press::Sighting s;
       s.source = press::Source::connect;
-      s.ip = util::Ipv4{remote.address().to_v4().to_uint()};
+      s.ip = util::Ipv4{ntohl(peer.sin_addr.s_addr)};
       s.time = press::Clock::now();
       s.wall = std::chrono::system_clock::now();
-      s.detail = "connection from " + s.ip.str() + ":" + std::to_string(remote.port());
+      s.detail = "connection from " + s.ip.str() + ":" + std::to_string(ntohs(peer.sin_port));
       const auto accepted = s.time;
       sight(std::move(s));
       accept_to_dispatch_.add(press::Clock::now() - accepted);
     }
     if (open_connections_ >= config_.daemon.max_connections || stopping_) {
       ++counters_.busy;
-      socket.close(ec);
-      return;
+      return;  // fd closes it
     }
-    ++open_connections_;
+    std::array<char, kFirstBytes> first;
+    const ssize_t n = ::recv(fd.get(), first.data(), first.size(), 0);
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      if (n > 0) first_bytes(first.data(), static_cast<size_t>(n));
+      return;  // read, or the client is gone: fd closes it
+    }
+
     struct Conn {
       Conn(tcp::socket s, asio::io_context& io) : socket(std::move(s)), deadline(io) {}
       tcp::socket socket;
       asio::steady_timer deadline;
       std::array<char, kFirstBytes> buf{};
     };
+    boost::system::error_code ec;
+    tcp::socket socket(io_);
+    socket.assign(tcp::v4(), fd.get(), ec);
+    if (ec) {
+      spdlog::warn("listener: watching a connection: {}", ec.message());
+      return;
+    }
+    fd.release();  // the socket owns it now
+    ++open_connections_;
     auto conn = std::make_shared<Conn>(std::move(socket), io_);
     conn->deadline.expires_after(config_.daemon.connection_timeout);
     conn->deadline.async_wait([conn](boost::system::error_code e) {
       if (!e) conn->socket.close(e);
     });
-    conn->socket.async_read_some(asio::buffer(conn->buf), [this, conn](boost::system::error_code, size_t n) {
-      if (n >= 3) {
-        const bool tls = conn->buf[0] == 0x16 && conn->buf[1] == 0x03;
-        spdlog::debug("listener: {} bytes{}", n, tls ? ", a TLS handshake" : ", not TLS");
-      }
+    conn->socket.async_read_some(asio::buffer(conn->buf), [this, conn](boost::system::error_code, size_t got) {
+      first_bytes(conn->buf.data(), got);
       boost::system::error_code e;
       conn->deadline.cancel();
       conn->socket.close(e);
       --open_connections_;
     });
+  }
+
+  /// Logs (at debug level) what a client sent first.
+  static void first_bytes(const char* buf, size_t n) {
+    if (n < 3) return;
+    const bool tls = buf[0] == 0x16 && buf[1] == 0x03;
+    spdlog::debug("listener: {} bytes{}", n, tls ? ", a TLS handshake" : ", not TLS");
   }
 
   // ---- dnsmasq's lease events ----------------------------------------------------------------
@@ -385,10 +432,9 @@ class Daemon {
       return;
     }
     ++counters_.presses;
+    fire(*id.button, *press);
     spdlog::info("{}: pressed ({} from {}: {}, #{})", id.button->name, press::source_name(s.source), who, s.detail,
                  press->number);
-    fire(*id.button, *press);
-    press_to_action_.add(press::Clock::now() - press->first.time);
   }
 
   void fire(const config::Button& b, const press::Press& p) {
@@ -399,11 +445,14 @@ class Daemon {
     e.source = press::source_name(p.first.source);
     e.time = p.first.wall;
     e.count = p.number;
+    // The actions first, what the user waits for; then the press event and the log line.
+    // (An action that cannot start reports it later, from the loop.)
+    for (const auto& a : b.on_press) run_action(a, e);
+    press_to_action_.add(press::Clock::now() - p.first.time);
     if (mqtt_ && config_.mqtt) {
       const auto m = mqtt::press_message(*config_.mqtt, p);
       mqtt_->publish(m.topic, m.payload, m.qos, m.retain);
     }
-    for (const auto& a : b.on_press) run_action(a, e);
   }
 
   void run_action(const config::Action& a, const actions::Event& e) {

@@ -128,6 +128,11 @@ std::optional<util::Mac> NeighbourTable::mac(util::Ipv4 ip, const std::string& i
   if (!socket_) {
     auto s = std::make_unique<Socket>();
     s->sk = connect_route(ip, iface);
+    // A "get" is answered by the entry or an error, nothing after it: no ACK asked for, which
+    // would stay queued after the entry. Replies are small, so one read without peeking
+    // at their size first.
+    nl_socket_disable_auto_ack(s->sk.get());
+    nl_socket_disable_msg_peek(s->sk.get());
     // The reply is queued while the request is sent, so a receive never waits; the timeout
     // is a bound in case a kernel ever did otherwise.
     const timeval timeout{1, 0};

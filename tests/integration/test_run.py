@@ -273,6 +273,99 @@ def case_flood(repo):
         sub.close()
 
 
+# Clients of the listener, driven by lines on stdin: "idle N" opens N connections that send
+# nothing; "send" connects and sends a TLS record at once; "late" connects and sends it 0.3 s
+# later; "close" closes the idle ones. Each answers one JSON line.
+CLIENTS = r"""
+import json, socket, sys, threading, time
+RECORD = bytes([0x16, 0x03, 0x01, 0x00, 0x05]) + bytes(5)
+idle, closed = [], {}
+
+def watch(s, k, t0):
+    try:
+        s.settimeout(10)
+        closed[k] = (s.recv(10) == b"", round(time.monotonic() - t0, 3))
+    except OSError as e:
+        closed[k] = (False, str(e))
+
+def one(delay):
+    s = socket.create_connection(("10.77.0.1", 1443), timeout=5)
+    if delay is not None:
+        time.sleep(delay)
+        s.sendall(RECORD)
+    t0 = time.monotonic()
+    s.settimeout(5)
+    try:
+        eof = s.recv(10) == b""
+    except OSError:
+        eof = False
+    took = round(time.monotonic() - t0, 3)
+    s.close()
+    return {"eof": eof, "after": took}
+
+for line in sys.stdin:
+    cmd = line.split()
+    if cmd[0] == "idle":
+        for _ in range(int(cmd[1])):
+            s = socket.create_connection(("10.77.0.1", 1443), timeout=5)
+            k = len(idle)
+            idle.append(s)
+            threading.Thread(target=watch, args=(s, k, time.monotonic()), daemon=True).start()
+        out = {"opened": len(idle)}
+    elif cmd[0] == "closed":
+        out = {str(k): v for k, v in closed.items()}
+    elif cmd[0] == "send":
+        out = one(0)
+    elif cmd[0] == "late":
+        out = one(0.3)
+    elif cmd[0] == "nothing":
+        out = one(None)
+    print(json.dumps(out), flush=True)
+"""
+
+
+def case_listener_limits(repo):
+    """An idle client holds a place until daemon.connection_timeout; with max_connections
+    open, a new connection is a sighting all the same but is closed at once and counted busy;
+    a client that sends its first bytes at once, or a little later, is closed when they come."""
+    with Lab(repo) as lab:
+        d, _ = prepare(lab, extra='max_connections = 3\nconnection_timeout = "1500ms"\n')
+        daemon = Daemon(d)
+        c = subprocess.Popen(["ip", "netns", "exec", f"{lab.name}-router", "/usr/bin/python3", "-c", CLIENTS],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+        def ask(line):
+            c.stdin.write(line + "\n")
+            c.stdin.flush()
+            return json.loads(c.stdout.readline())
+
+        try:
+            sent = ask("send")
+            check(sent["eof"] and sent["after"] < 0.5, f"a client that sent at once: {sent}")
+            late = ask("late")
+            check(late["eof"] and late["after"] < 0.5, f"a client that sent 0.3 s late: {late}")
+            check(ask("idle 3") == {"opened": 3}, "opening 3 idle connections")
+            time.sleep(0.3)
+            st = daemon.status()["counters"]
+            check(st["open_connections"] == 3 and st["busy"] == 0, f"3 idle clients: {st}")
+            busy = ask("nothing")
+            check(busy["eof"] and busy["after"] < 0.5, f"the 4th connection, over max_connections: {busy}")
+            st = daemon.status()["counters"]
+            check(st["busy"] == 1 and st["open_connections"] == 3 and st["connections"] == 6, f"after the 4th: {st}")
+            time.sleep(2.0)  # past the 1.5 s deadline
+            closed = ask("closed")
+            check(len(closed) == 3 and all(eof and 1.2 <= after <= 3.0 for eof, after in closed.values()),
+                  f"the idle clients' deadline: {closed}")
+            st = daemon.status()["counters"]
+            check(st["open_connections"] == 0 and st["sightings"] == 6, f"after the deadline: {st}")
+            sent = ask("send")
+            check(sent["eof"] and sent["after"] < 0.5, f"a client after the deadline: {sent}")
+        finally:
+            c.stdin.close()
+            c.wait(timeout=10)
+        daemon.stop()
+
+
 def case_unknown_device(repo):
     with Lab(repo) as lab:
         d, _ = prepare(lab)
