@@ -531,7 +531,7 @@ void check_dropin(const std::string& dnsmasq, const std::string& content,
   throw Error(Exit::data, "dnsmasq rejects the drop-in: " + line);
 }
 
-void apply(const Plan& plan, const config::Config& c) {
+void apply(const Plan& plan, const config::Config& c, DropinChecked checked) {
   const Paths p = paths(c.dnsmasq);
   const auto writes = [](const FileChange& f) {
     return f.change == Change::create || f.change == Change::update;
@@ -552,7 +552,7 @@ void apply(const Plan& plan, const config::Config& c) {
                 "directory dnsmasq's conf-dir= option names");
   // The check writes its temporary file into state_dir, so that exists first.
   if (new_dropin || writes_state) make_directories(c.dnsmasq.state_dir);
-  if (new_dropin) {
+  if (new_dropin && checked == DropinChecked::no) {
     if (const auto dnsmasq = find_dnsmasq())
       check_dropin(*dnsmasq, new_dropin->new_content, c.dnsmasq.state_dir, new_dropin->path);
   }

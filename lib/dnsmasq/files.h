@@ -95,13 +95,15 @@ Plan plan_teardown(const config::Config& c);
 /// A unified diff of one change ("" when unchanged), for `setup --dry-run`.
 std::string diff(const FileChange& change);
 
+/// Whether the caller has had dnsmasq check the plan's new drop-in already (check_dropin).
+enum class DropinChecked { no, yes };
+
 /// Carries out a plan: creates state_dir (0755) when missing, checks a new drop-in with
-/// `dnsmasq --test` where dnsmasq is installed (nothing is written when it fails), writes
-/// changed files atomically (0644, the dhcp-script 0755) and removes files planned for
-/// removal. Throws
-/// util::Error: Exit::unavailable when conf_dir does not exist, Exit::data when dnsmasq
-/// rejects the drop-in.
-void apply(const Plan& plan, const config::Config& c);
+/// `dnsmasq --test` where dnsmasq is installed and the caller has not (nothing is written
+/// when it fails), writes changed files atomically (0644, the dhcp-script 0755) and removes
+/// files planned for removal. Throws util::Error: Exit::unavailable when conf_dir does not
+/// exist, Exit::data when dnsmasq rejects the drop-in.
+void apply(const Plan& plan, const config::Config& c, DropinChecked checked = DropinChecked::no);
 
 /// The dnsmasq binary: in $PATH, else in the sbin directories a non-root PATH lacks.
 std::optional<std::string> find_dnsmasq();

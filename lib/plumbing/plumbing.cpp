@@ -184,12 +184,15 @@ Report apply_setup(const config::Config& c, const Plan& p) {
   }
   if (p.files.any_change()) check_writable(c);
   // dnsmasq judges a new drop-in before anything changes, so a rejected one leaves the
-  // firewall as it was too. (apply() checks again before it writes.)
+  // firewall as it was too; dnsmasq::apply() below then writes it without asking again.
+  auto checked = dnsmasq::DropinChecked::no;
   if (p.files.dropin_changed) {
     if (const auto bin = dnsmasq::find_dnsmasq()) {
       for (const auto& f : p.files.files)
-        if (f.path == dnsmasq::paths(c.dnsmasq).dropin && f.change != dnsmasq::Change::remove)
+        if (f.path == dnsmasq::paths(c.dnsmasq).dropin && f.change != dnsmasq::Change::remove) {
           dnsmasq::check_dropin(*bin, f.new_content, std::filesystem::temp_directory_path().string(), f.path);
+          checked = dnsmasq::DropinChecked::yes;
+        }
     }
   }
 
@@ -218,7 +221,7 @@ Report apply_setup(const config::Config& c, const Plan& p) {
   }
   const bool restart = p.files.dropin_changed || pending.value_or(false);
   mark_pending(c, restart);
-  dnsmasq::apply(p.files, c);
+  dnsmasq::apply(p.files, c, checked);
   report.changed = true;
   report.lines.push_back("dnsmasq: " + file_list(p.files));
   reload_dnsmasq(c, restart, false, report);

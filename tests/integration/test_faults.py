@@ -216,12 +216,11 @@ def case_kill_learn(repo):
     of the save; a quarter at once when dhcp-hosts's temporary file appears (polled every
     0.2 ms), in the lease file's write; a quarter at once when dhcp-hosts has its new text,
     between its rename and the SIGHUP. Then setup, and, when the button was saved, its file
-    removed and setup again. Not hundreds: each round starts the sanitizer build of dashctl
-    four or five times (learn, config check, setup, setup), 0.3-1 s each, and learn takes
-    1-2 s from the query to its save (it loads the vendor list first). About 2.5 s a round
-    on an idle machine: 90 rounds fit in 4 minutes; on a loaded one it stops at 260 s and
-    needs 30 rounds at least."""
-    rounds = int(os.environ.get("FAULTS_LEARN_ROUNDS", "90"))
+    removed and setup again. Each round starts the sanitizer build of dashctl four or five
+    times (learn, config check, setup, setup), about 0.2 s each: about 1.1 s a round on an
+    idle machine, so 200 rounds take under 4 minutes; on a loaded one it stops at 260 s and
+    needs a third of the rounds at least."""
+    rounds = int(os.environ.get("FAULTS_LEARN_ROUNDS", "200"))
     with Lab(repo, buttons=1) as lab:
         d = Dashctl(lab)
         ok(d("setup"), "setup")
