@@ -5,9 +5,12 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
+#include "config/load.h"
 #include "dnsmasq/control.h"
 #include "nft/kernel.h"
 #include "util/interface.h"
@@ -175,11 +178,39 @@ std::optional<std::string> remove_stale_learn_table(const config::Config& c) {
   return std::string("nftables: removed table inet ") + nft::kLearnTable + ", left by an interrupted 'dashctl learn'";
 }
 
+/// The temporary files that writes of dashctl's files left behind when they were killed
+/// (see util::remove_stale_temporaries): of the config file, of buttons.d's files, of the
+/// dnsmasq files and the reload-pending mark. Returns a report line, or nullopt.
+static std::optional<std::string> remove_leftover_temporaries(const config::Config& c) {
+  std::map<std::string, std::set<std::string>> names;  // directory: file names
+  const auto p = dnsmasq::paths(c.dnsmasq);
+  for (const auto& path : {p.dropin, p.hosts, p.dhcp_hosts, p.dhcp_script, pending_file(c), c.path})
+    if (!path.empty()) names[util::dirname_of(path)].insert(std::filesystem::path(path).filename().string());
+  std::vector<std::string> removed;
+  for (const auto& [dir, files] : names) {
+    auto more = util::remove_stale_temporaries(dir, [&](std::string_view n) { return files.contains(std::string(n)); });
+    removed.insert(removed.end(), more.begin(), more.end());
+  }
+  if (!c.path.empty()) {
+    auto more = util::remove_stale_temporaries(config::buttons_dir_for(c.path),
+                                               [](std::string_view n) { return n.ends_with(".toml"); });
+    removed.insert(removed.end(), more.begin(), more.end());
+  }
+  if (removed.empty()) return std::nullopt;
+  for (const auto& r : removed) spdlog::debug("removed {}", r);
+  return "removed " + count(removed.size(), "temporary file") + " left by interrupted writes (" + removed.front() +
+         (removed.size() > 1 ? ", ..." : "") + ")";
+}
+
 Report apply_setup(const config::Config& c, const Plan& p) {
   Report report;
   const auto pending = pending_refresh(c);
   if (auto stale = remove_stale_learn_table(c)) {
     report.lines.push_back(*stale);
+    report.changed = true;
+  }
+  if (auto temps = remove_leftover_temporaries(c)) {
+    report.lines.push_back(*temps);
     report.changed = true;
   }
   if (p.files.any_change()) check_writable(c);

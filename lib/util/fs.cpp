@@ -1,12 +1,16 @@
 #include "util/fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <memory>
 #include <thread>
 
 #include "util/error.h"
@@ -85,6 +89,39 @@ void write_file_atomic(const std::string& path, const std::string& content, mode
     fail("creating", errno);
   }
   sync_directory(dir);
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir,
+                                                  const std::function<bool(std::string_view)>& ours,
+                                                  std::chrono::seconds age) {
+  std::vector<std::string> removed;
+  std::unique_ptr<DIR, Deleter<::closedir>> d(::opendir(dir.c_str()));
+  if (!d) {
+    if (errno == ENOENT || errno == ENOTDIR) return removed;
+    throw_system("reading directory " + dir, errno, Exit::cant_create);
+  }
+  const auto now = std::chrono::system_clock::now();
+  while (const dirent* e = ::readdir(d.get())) {
+    // ".NAME.XXXXXX": mkostemp's six letters and digits after the last dot.
+    const std::string_view n = e->d_name;
+    if (n.size() < 9 || n[0] != '.' || n[n.size() - 7] != '.') continue;
+    const std::string_view suffix = n.substr(n.size() - 6);
+    if (!std::all_of(suffix.begin(), suffix.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }))
+      continue;
+    if (!ours(n.substr(1, n.size() - 8))) continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    const auto modified = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    if (now - modified < age) continue;
+    if (::unlinkat(::dirfd(d.get()), e->d_name, 0) != 0) {
+      if (errno == ENOENT) continue;  // another setup was quicker
+      throw_system("removing " + dir + "/" + std::string(n), errno, Exit::cant_create);
+    }
+    removed.push_back(dir + (dir.ends_with('/') ? "" : "/") + std::string(n));
+  }
+  if (!removed.empty()) sync_directory(dir);
+  return removed;
 }
 
 void rename_no_replace(const std::string& from, const std::string& to) {

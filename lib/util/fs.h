@@ -4,8 +4,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace dashctl::util {
 
@@ -20,6 +23,15 @@ enum class Replace { allow, forbid };
 /// error (EEXIST) and is left alone. Throws Error (Exit::cant_create or no_perm).
 void write_file_atomic(const std::string& path, const std::string& content, mode_t mode = 0644,
                        Replace replace = Replace::allow);
+
+/// Removes the temporary files write_file_atomic leaves behind when it is killed between
+/// creating one and renaming it (".NAME.XXXXXX", a regular file), for each NAME `ours`
+/// accepts, once its modification time is `age` or more in the past: no writer takes that
+/// long, so none is still being written. A directory that does not exist has none. Returns
+/// the paths removed; throws Error (Exit::cant_create) when one cannot be removed.
+std::vector<std::string> remove_stale_temporaries(const std::string& dir,
+                                                  const std::function<bool(std::string_view name)>& ours,
+                                                  std::chrono::seconds age = std::chrono::seconds(60));
 
 /// Renames `from` to `to` without replacing an existing `to`, then fsyncs the directory.
 void rename_no_replace(const std::string& from, const std::string& to);

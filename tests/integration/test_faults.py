@@ -318,6 +318,24 @@ def case_kill_learn(repo):
         leftovers = {"buttons.d": temps(bdir, "button-1.toml"), "state_dir": temps(state, "dhcp-hosts")}
         print(f"{done} rounds in {took:.0f} s: " + "; ".join(f"{k}: {v}" for k, v in sorted(seen.items())))
         print(f"temporary files left by kills: {sum(len(v) for v in leftovers.values())} {leftovers}")
+        # setup removes them once they are a minute old (no writer takes that long); one more,
+        # planted, so that there is at least one; a young one and a foreign one stay.
+        planted = os.path.join(state, ".dhcp-hosts.Zz9Zz9")
+        with open(planted, "w") as f:
+            f.write("half a line")
+        young, foreign = os.path.join(bdir, ".young.toml.Aa1Aa1"), os.path.join(state, ".other.Aa1Aa1")
+        for path in (young, foreign):
+            with open(path, "w") as f:
+                f.write("x")
+        old = time.time() - 120
+        stale = [os.path.join(bdir, n) for n in leftovers["buttons.d"]] + \
+                [os.path.join(state, n) for n in leftovers["state_dir"]] + [planted, foreign]
+        for path in stale:
+            os.utime(path, (old, old))
+        out = ok(d("setup"), "setup with stale temporaries")
+        check(f"removed {len(stale) - 1} temporary file" in out, f"setup said:\n{out}")
+        check(not temps(bdir, "button-1.toml") and not temps(state, "dhcp-hosts"), f"left: {os.listdir(state)}")
+        check(os.path.exists(young) and os.path.exists(foreign), "setup removed a young or a foreign file")
         check(done >= rounds // 3, f"only {done} rounds in {took:.0f} s")
         check(sum(v for k, v in seen.items() if "button" not in k) >= done // 10
               and sum(v for k, v in seen.items() if "lease" in k) >= done // 10,

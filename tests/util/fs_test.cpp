@@ -4,7 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "support/tmpdir.h"
 #include "util/error.h"
@@ -99,4 +102,44 @@ TEST_CASE("the directory lock excludes another process and times out with temp_f
   ::close(ready[0]);
   ::close(ready[1]);
   CHECK(WIFEXITED(status));
+}
+
+namespace {
+/// Sets a file's modification time `ago` into the past.
+void age(const std::string& path, std::chrono::seconds ago) {
+  const auto t = std::filesystem::last_write_time(path);
+  std::filesystem::last_write_time(path, t - ago);
+}
+}  // namespace
+
+TEST_CASE("stale temporaries of our files are removed, nothing else") {
+  TempDir dir;
+  auto ours = [](std::string_view n) { return n == "dhcp-hosts" || n.ends_with(".toml"); };
+  const std::vector<std::string> old_ours{".dhcp-hosts.Ab12Cd", ".kitchen.toml.zzzzzz"};
+  const std::vector<std::string> kept{
+      ".dhcp-hosts.Ab12C",       // five characters, not mkostemp's six
+      ".dhcp-hosts.Ab1-Cd",      // not letters and digits
+      ".other.conf.Ab12Cd",      // not ours
+      "dhcp-hosts.Ab12Cd",       // not hidden
+      ".dhcp-hosts.swp",         // an editor's
+      ".dhcp-hosts.young1",      // ours, but written a moment ago
+  };
+  for (const auto& n : old_ours) age(dir.write(n, "half"), 120s);
+  for (const auto& n : kept) {
+    const auto p = dir.write(n, "x");
+    if (n != ".dhcp-hosts.young1") age(p, 120s);
+  }
+  REQUIRE(::mkdir((dir / ".dir.toml.Ab12Cd").c_str(), 0755) == 0);  // not a regular file
+  age(dir / ".dir.toml.Ab12Cd", 120s);
+
+  auto removed = remove_stale_temporaries(dir.path(), ours);
+  std::sort(removed.begin(), removed.end());
+  CHECK(removed == std::vector<std::string>{dir / ".dhcp-hosts.Ab12Cd", dir / ".kitchen.toml.zzzzzz"});
+  for (const auto& n : old_ours) CHECK_FALSE(std::filesystem::exists(dir / n));
+  for (const auto& n : kept) CHECK(std::filesystem::exists(dir / n));
+  CHECK(std::filesystem::is_directory(dir / ".dir.toml.Ab12Cd"));
+
+  CHECK(remove_stale_temporaries(dir.path(), ours).empty());
+  CHECK(remove_stale_temporaries(dir.path(), ours, 0s) == std::vector<std::string>{dir / ".dhcp-hosts.young1"});
+  CHECK(remove_stale_temporaries(dir / "missing", ours).empty());
 }
