@@ -207,9 +207,9 @@ def spawn_wait(cmd, stderr_path):
 
 def timeit(a):
     """Times a.cmd a.runs times: the wall time from spawning it to reaping it (no /usr/bin/time
-    in between, whose own fork and exec would be in the figure) and wait4's maximum RSS and
-    CPU time. Then, with --also-time-v, one more run under /usr/bin/time -v, whose figures are
-    recorded beside them as a cross-check (its RSS is the same wait4 field)."""
+    in between, whose own fork and exec would be in the figure), and wait4's CPU time. Then,
+    with --also-time-v, one more run under /usr/bin/time -v, for the maximum RSS (wait4's, for
+    a child of this Python, counts the pages it shares with Python until its exec)."""
     runs = []
     errfile = a.out + ".stderr"
     for _ in range(a.runs):
