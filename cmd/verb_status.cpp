@@ -19,6 +19,18 @@ std::string seconds_text(int64_t s) {
   return std::to_string(s / 86400) + "d";
 }
 
+/// Microseconds as "6 us", "480 us", "3.3 ms" or "1.2 s".
+std::string duration_text(double us) {
+  char buf[32];
+  if (us < 999.5)
+    std::snprintf(buf, sizeof buf, "%.0f us", us);
+  else if (us < 999500)
+    std::snprintf(buf, sizeof buf, "%.1f ms", us / 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f s", us / 1e6);
+  return buf;
+}
+
 void print_daemon(const std::optional<daemon::StatusAnswer>& d, const std::string& problem, const std::string& socket) {
   if (!problem.empty()) {
     std::printf("listener: %s\n", problem.c_str());
@@ -39,6 +51,17 @@ void print_daemon(const std::optional<daemon::StatusAnswer>& d, const std::strin
     const auto& m = *d->mqtt;
     std::printf("mqtt:     %s, %llu published, %llu queued, %llu dropped\n", m.connected ? "connected" : "disconnected",
                 m.published, m.queued, m.dropped);
+  }
+  if (d->latency) {
+    // The daemon's own time: per connection, from taking it to its sighting dispatched; per
+    // press, from its first sighting to its actions started.
+    auto figure = [](const daemon::StatusAnswer::Latency& l) -> std::string {
+      if (l.count == 0) return "none yet";
+      return duration_text(l.p50_us) + " median, " + duration_text(l.p99_us) + " p99, " + duration_text(l.max_us) +
+             " max";
+    };
+    std::printf("latency:  per connection %s; per press %s\n", figure(d->latency->first).c_str(),
+                figure(d->latency->second).c_str());
   }
   if (d->sources) {
     const auto& src = *d->sources;

@@ -59,6 +59,16 @@ T integer(const json& object, const char* key, const char* where) {
   malformed(std::string(where) + ": \"" + key + "\" is not an integer in range");
 }
 
+/// A duration in microseconds: a number, 0 or more and finite.
+double duration_us(const json& object, const char* key, const char* where) {
+  const json& j = field(object, key, where);
+  if (j.is_number()) {
+    const double v = j.get<double>();
+    if (v >= 0 && v < 1e15) return v;
+  }
+  malformed(std::string(where) + ": \"" + key + "\" is not a duration in microseconds");
+}
+
 const json& array(const json& object, const char* key, const char* where) {
   const json& j = field(object, key, where);
   if (!j.is_array()) malformed(std::string(where) + ": \"" + key + "\" is not an array");
@@ -91,6 +101,18 @@ StatusAnswer read_status(const nlohmann::json& d) {
       sources.dhcp = text(*src, "dhcp", "sources");
       if (field(*src, "nflog", "sources").is_number()) sources.nflog = integer<int>(*src, "nflog", "sources");
       s.sources = sources;
+    }
+    if (const auto l = d.find("latency"); l != d.end()) {
+      auto figure = [&](const char* key) {
+        const json& f = field(*l, key, "latency");
+        StatusAnswer::Latency out;
+        out.count = integer<unsigned long long>(f, "count", key);
+        out.p50_us = duration_us(f, "p50_us", key);
+        out.p99_us = duration_us(f, "p99_us", key);
+        out.max_us = duration_us(f, "max_us", key);
+        return out;
+      };
+      s.latency = std::pair{figure("accept_to_dispatch"), figure("press_to_action")};
     }
     for (const auto& b : array(d, "buttons", "the answer")) {
       StatusAnswer::Button button;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -54,6 +55,11 @@ struct StatusAnswer {
   struct Press {
     std::string time, ip;
   };
+  /// One of the daemon's latency histograms (status --json, "latency").
+  struct Latency {
+    unsigned long long count = 0;
+    double p50_us = 0, p99_us = 0, max_us = 0;
+  };
   struct Button {
     std::string name;
     unsigned long long presses = 0;
@@ -72,6 +78,8 @@ struct StatusAnswer {
   unsigned long long connections = 0, presses = 0;
   std::optional<Mqtt> mqtt;        ///< nullopt: no MQTT configured
   std::optional<Sources> sources;  ///< nullopt: a daemon too old to say
+  /// Per connection and per press; nullopt: a daemon too old to say.
+  std::optional<std::pair<Latency, Latency>> latency;
   std::vector<Button> buttons;
   std::vector<Unknown> unknown;
 };

@@ -73,6 +73,8 @@ const char* const kStatus = R"({"buttons":[
  "config":"/etc/dashctl/dashctl.toml",
  "counters":{"actions_failed":0,"actions_ok":3,"actions_running":0,"bad_datagrams":0,"busy":0,"connections":1,
    "dhcp_events":2,"nflog_malformed":0,"nflog_packets":0,"open_connections":0,"presses":3,"sightings":9,"unknown":1},
+ "latency":{"accept_to_dispatch":{"count":12,"max_us":1840.2,"p50_us":6.3,"p99_us":49},
+   "press_to_action":{"count":0,"max_us":0.0,"p50_us":0.0,"p99_us":0.0}},
  "listen":"10.77.0.1:8443",
  "mqtt":{"connected":true,"dropped":0,"published":4,"queued":1},
  "pid":4242,
@@ -126,6 +128,12 @@ TEST_CASE("read_status reads what status prints") {
   CHECK_FALSE(s.unknown[0].mac);
   CHECK(s.unknown[0].sightings == 1);
   CHECK(s.unknown[0].last_time == "2026-12-01T10:01:00Z");
+  REQUIRE(s.latency);
+  CHECK(s.latency->first.count == 12);
+  CHECK(s.latency->first.p50_us == Approx(6.3));
+  CHECK(s.latency->first.p99_us == Approx(49));
+  CHECK(s.latency->first.max_us == Approx(1840.2));
+  CHECK(s.latency->second.count == 0);
 }
 
 TEST_CASE("read_status: no MQTT, NFLOG off, no sources from an older daemon") {
@@ -137,8 +145,10 @@ TEST_CASE("read_status: no MQTT, NFLOG off, no sources from an older daemon") {
   REQUIRE(s.sources);
   CHECK_FALSE(s.sources->nflog);
   j.erase("sources");
+  j.erase("latency");
   s = read_status(j);
   CHECK_FALSE(s.sources);
+  CHECK_FALSE(s.latency);
 }
 
 TEST_CASE("read_status refuses an answer it cannot print, with an error, never a crash") {
@@ -157,6 +167,12 @@ TEST_CASE("read_status refuses an answer it cannot print, with an error, never a
   CHECK_THAT(broken([](auto& j) { j["counters"] = 7; }), Catch::Contains("counters is not an object"));
   CHECK_THAT(broken([](auto& j) { j["mqtt"]["connected"] = 1; }), Catch::Contains("\"connected\""));
   CHECK_THAT(broken([](auto& j) { j["sources"]["nflog"] = 2.5; }), Catch::Contains("\"nflog\""));
+  CHECK_THAT(broken([](auto& j) { j["latency"]["press_to_action"]["p99_us"] = -1; }), Catch::Contains("\"p99_us\""));
+  CHECK_THAT(broken([](auto& j) { j["latency"]["accept_to_dispatch"]["max_us"] = "1"; }),
+             Catch::Contains("\"max_us\""));
+  CHECK_THAT(broken([](auto& j) { j["latency"]["accept_to_dispatch"]["count"] = 1.5; }), Catch::Contains("\"count\""));
+  CHECK_THAT(broken([](auto& j) { j["latency"].erase("press_to_action"); }), Catch::Contains("press_to_action"));
+  CHECK_THAT(broken([](auto& j) { j["latency"] = 3; }), Catch::Contains("latency is not an object"));
   CHECK_THAT(broken([](auto& j) { j["buttons"] = nlohmann::json::object(); }), Catch::Contains("\"buttons\""));
   CHECK_THAT(broken([](auto& j) { j["buttons"][0].erase("last_press"); }), Catch::Contains("\"last_press\""));
   CHECK_THAT(broken([](auto& j) { j["buttons"][0]["press_sources"][0] = 1; }), Catch::Contains("press source"));

@@ -160,6 +160,12 @@ def case_press_fires_once(repo):
               and b["last_press"]["source"] == event["source"], f"status: {b}")
         out = ok(d("status", user=NOBODY), "status")
         check("listener: up" in out and "btn1" in out, out)
+        # The daemon's own latency: 3 connections and 1 press, each with a median, a p99 and a maximum.
+        lat = daemon.status()["latency"]
+        check(lat["accept_to_dispatch"]["count"] == 3 and lat["press_to_action"]["count"] == 1
+              and 0 < lat["press_to_action"]["p50_us"] <= lat["press_to_action"]["max_us"] < 5e6, f"latency: {lat}")
+        check(re.search(r"^latency:  per connection \d+(\.\d)? (us|ms|s) median, .* p99, .* max; "
+                        r"per press \d+(\.\d)? (us|ms|s) median, .* p99, .* max$", out, re.M), out)
         check(daemon.stop() == 0, f"exit code: {daemon.p.returncode}\n{daemon.text()}")
         check("offline" in sub.wait("dashctl/status", 2), f"availability: {sub.on('dashctl/status')}")
         sub.close()
