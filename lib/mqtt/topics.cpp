@@ -1,12 +1,11 @@
 #include "mqtt/topics.h"
 
-#include <time.h>
-
 #include <chrono>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+
+#include "util/time.h"
 
 namespace dashctl::mqtt {
 
@@ -14,21 +13,6 @@ namespace {
 
 // Keys in the order topics.h documents them: easier to read in a broker's log.
 using Json = nlohmann::ordered_json;
-
-/// "2026-11-22T03:04:05.123Z".
-std::string iso_time(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  const auto ms = floor<milliseconds>(t);
-  const auto secs = floor<seconds>(ms);
-  const std::time_t tt = system_clock::to_time_t(system_clock::time_point(secs));
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", date, static_cast<int>((ms - secs).count()));
-  return out;
-}
 
 Json mac_json(const std::optional<util::Mac>& mac) { return mac ? Json(mac->str()) : Json(nullptr); }
 
@@ -46,7 +30,7 @@ Message press_message(const config::Mqtt& m, const press::Press& p) {
                   {"mac", mac_json(p.first.mac)},
                   {"ip", p.first.ip.str()},
                   {"source", press::source_name(p.first.source)},
-                  {"time", iso_time(p.first.wall)},
+                  {"time", util::iso8601(p.first.wall, true)},
                   {"count", p.number}};
   return {press_topic(m, p.button), dump(j), m.qos, false};
 }
@@ -55,7 +39,7 @@ Message unknown_message(const config::Mqtt& m, const press::Sighting& s) {
   const Json j = {{"mac", mac_json(s.mac)},
                   {"ip", s.ip.str()},
                   {"source", press::source_name(s.source)},
-                  {"time", iso_time(s.wall)}};
+                  {"time", util::iso8601(s.wall, true)}};
   return {m.topic_prefix + "/unknown", dump(j), m.qos, false};
 }
 

@@ -75,6 +75,23 @@ std::optional<util::Mac> LeaseFile::mac(const std::string& path, util::Ipv4 ip) 
   return mac_from_leases(text_, ip);
 }
 
+const config::Button* match(const config::Config& config, const std::optional<util::Mac>& mac, util::Ipv4 ip,
+                            const config::Button** contradicted) {
+  if (contradicted) *contradicted = nullptr;
+  if (mac) {
+    for (const auto& b : config.buttons)
+      if (b.mac == mac) return &b;
+  }
+  if (ip == util::Ipv4{}) return nullptr;
+  for (const auto& b : config.buttons) {
+    if (b.ip != ip) continue;
+    if (!mac || !b.mac) return &b;
+    if (contradicted) *contradicted = &b;
+    return nullptr;
+  }
+  return nullptr;
+}
+
 Identifier::Identifier(NeighbourLookup neighbours, LeaseLookup leases)
     : neighbours_(std::move(neighbours)), leases_(std::move(leases)) {}
 
@@ -105,19 +122,13 @@ Identity Identifier::identify(const config::Config& config, util::Ipv4 ip,
   }
 
   Identity id;
+  id.button = match(config, mac, ip, &id.contradicted);
   id.mac = mac;
-  if (mac) {
-    for (const auto& b : config.buttons)
-      if (b.mac == mac) {
-        id.button = &b;
-        return id;
-      }
+  id.ip = ip;
+  if (id.button) {
+    if (!id.mac) id.mac = id.button->mac;
+    if (id.ip == util::Ipv4{} && id.button->ip) id.ip = *id.button->ip;
   }
-  for (const auto& b : config.buttons)
-    if (b.ip == ip) {
-      id.button = &b;
-      return id;
-    }
   return id;
 }
 

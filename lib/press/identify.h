@@ -49,9 +49,26 @@ class LeaseFile {
   unsigned long reads_ = 0;
 };
 
+/// Which button of the config a device is, from its MAC (when known) and its address. Pure.
+/// By MAC first. By address only when no MAC is known, or when the button at that address
+/// has no MAC in the config: a known MAC that is not the MAC of the button at the address
+/// is another device (nullptr; `*contradicted`, when given, is set to that button).
+/// 0.0.0.0 (a DHCP request) names no button by address.
+const config::Button* match(const config::Config& config, const std::optional<util::Mac>& mac, util::Ipv4 ip,
+                            const config::Button** contradicted = nullptr);
+
+/// Who a sighting came from, complete: what the press event, the actions and the MQTT
+/// message all use.
 struct Identity {
   const config::Button* button = nullptr;  ///< nullptr: an unknown device
-  std::optional<util::Mac> mac;            ///< as found, for logs and `unknown`
+  /// The device's MAC: as the source or a lookup found it, else (a button matched by its
+  /// address) the one the config gives the button. nullopt: unknown.
+  std::optional<util::Mac> mac;
+  /// The device's address; for a DHCP request from 0.0.0.0, the button's static address
+  /// when the config gives it one.
+  util::Ipv4 ip;
+  /// An unknown device whose MAC contradicts the button at its address (a possible spoof).
+  const config::Button* contradicted = nullptr;
 };
 
 class Identifier {
@@ -71,8 +88,8 @@ class Identifier {
 
   /// Finds the button for an address. `mac`, when the source already knows it, is used
   /// as is; otherwise, for an address inside the networks, the neighbour table, then the
-  /// lease file (config.dnsmasq.leases_file), are asked. Then: the button with that MAC,
-  /// else the button with that static address.
+  /// lease file (config.dnsmasq.leases_file), are asked. Then match() decides, and the
+  /// identity is completed from the button's config.
   Identity identify(const config::Config& config, util::Ipv4 ip, std::optional<util::Mac> mac) const;
 
  private:

@@ -183,6 +183,69 @@ TEST_CASE("a MAC match wins over another button's address") {
   CHECK(std::string(name_of(id)) == "bedroom");
 }
 
+TEST_CASE("a MAC that contradicts the button at the address is another device") {
+  World w;
+  const auto c = sample();
+  // Bedroom is 68:54:fd:12:34:56 at 10.77.0.201; another device took its address.
+  auto id = w.identifier().identify(c, ip("10.77.0.201"), mac("02:00:00:00:00:66"));
+  CHECK(id.button == nullptr);
+  CHECK(id.contradicted == &c.buttons[0]);
+  CHECK(id.mac == mac("02:00:00:00:00:66"));
+  // The same, found in the neighbour table rather than given by the source.
+  w.neighbours[ip("10.77.0.201")] = mac("02:00:00:00:00:66");
+  id = w.identifier().identify(c, ip("10.77.0.201"), std::nullopt);
+  CHECK(id.button == nullptr);
+  CHECK(id.contradicted == &c.buttons[0]);
+  // No MAC to be found: the address is all there is, and it names the button.
+  World none;
+  id = none.identifier().identify(c, ip("10.77.0.201"), std::nullopt);
+  CHECK(std::string(name_of(id)) == "bedroom");
+  CHECK(id.contradicted == nullptr);
+}
+
+TEST_CASE("the identity is completed from the button's config") {
+  World w;
+  const auto c = sample();
+  SECTION("matched by address: the MAC is the configured one") {
+    auto id = w.identifier().identify(c, ip("10.77.0.201"), std::nullopt);
+    CHECK(std::string(name_of(id)) == "bedroom");
+    CHECK(id.mac == mac("68:54:fd:12:34:56"));
+    CHECK(id.ip == ip("10.77.0.201"));
+  }
+  SECTION("a DHCP request from 0.0.0.0: the address is the static one") {
+    auto id = w.identifier().identify(c, ip("0.0.0.0"), mac("68:54:fd:12:34:56"));
+    CHECK(std::string(name_of(id)) == "bedroom");
+    CHECK(id.ip == ip("10.77.0.201"));
+    id = w.identifier().identify(c, ip("0.0.0.0"), mac("50:f5:da:00:00:09"));  // kitchen has none
+    CHECK(std::string(name_of(id)) == "kitchen");
+    CHECK(id.ip == ip("0.0.0.0"));
+  }
+  SECTION("0.0.0.0 names no button by address") {
+    auto with_zero = c;
+    with_zero.buttons.push_back(button("zero", std::nullopt, "0.0.0.0"));
+    CHECK(w.identifier().identify(with_zero, ip("0.0.0.0"), std::nullopt).button == nullptr);
+  }
+  SECTION("an unknown device keeps its own address") {
+    auto id = w.identifier().identify(c, ip("10.77.0.99"), mac("02:00:00:00:00:99"));
+    CHECK(id.button == nullptr);
+    CHECK(id.ip == ip("10.77.0.99"));
+  }
+}
+
+TEST_CASE("match: by MAC, else by address without a contradicting MAC") {
+  const auto c = sample();
+  const config::Button* contradicted = nullptr;
+  CHECK(match(c, mac("50:f5:da:00:00:09"), ip("10.77.0.203"), &contradicted) == &c.buttons[1]);
+  CHECK(contradicted == nullptr);
+  CHECK(match(c, std::nullopt, ip("10.77.0.201")) == &c.buttons[0]);
+  CHECK(match(c, mac("68:54:fd:12:34:56"), ip("10.77.0.201")) == &c.buttons[0]);
+  CHECK(match(c, mac("02:00:00:00:00:01"), ip("10.77.0.201"), &contradicted) == nullptr);
+  CHECK(contradicted == &c.buttons[0]);
+  CHECK(match(c, mac("02:00:00:00:00:01"), ip("10.77.0.203"), &contradicted) == &c.buttons[2]);  // hall: no MAC
+  CHECK(contradicted == nullptr);
+  CHECK(match(c, std::nullopt, ip("10.77.0.99")) == nullptr);
+}
+
 TEST_CASE("an unknown device keeps the MAC that was found, for logs and status") {
   World w;
   w.neighbours[ip("10.77.0.77")] = mac("02:00:00:00:00:77");
