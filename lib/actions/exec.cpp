@@ -63,13 +63,13 @@ std::string signal_name(int sig) {
 }
 
 /// The daemon's environment with the event's variables, which replace inherited ones.
-std::vector<std::string> environment(const Event& e) {
+std::vector<std::string> environment(const press::Press& event) {
   const std::vector<std::string> ours{
-      "DASHCTL_BUTTON=" + e.button,
-      "DASHCTL_MAC=" + (e.mac ? e.mac->str() : std::string()),
-      "DASHCTL_IP=" + e.ip.str(),
-      "DASHCTL_SOURCE=" + e.source,
-      "DASHCTL_COUNT=" + std::to_string(e.count),
+      "DASHCTL_BUTTON=" + event.button,
+      "DASHCTL_MAC=" + (event.first.mac ? event.first.mac->str() : std::string()),
+      "DASHCTL_IP=" + event.first.ip.str(),
+      "DASHCTL_SOURCE=" + std::string(press::source_name(event.first.source)),
+      "DASHCTL_COUNT=" + std::to_string(event.number),
   };
   std::vector<std::string> env;
   for (char** p = environ; p && *p; ++p) {
@@ -380,11 +380,11 @@ class Run : public std::enable_shared_from_this<Run> {
 
 }  // namespace
 
-void run_exec(asio::io_context& io, const config::ExecAction& a, const Event& e, Done done) {
+void run_exec(asio::io_context& io, const config::ExecAction& a, const press::Press& p, Done done) {
   std::vector<std::string> argv;
   argv.reserve(a.argv.size());
-  for (const auto& arg : a.argv) argv.push_back(render(arg, e));
-  std::make_shared<Run>(io, e.button, a.timeout, std::move(done))->start(argv, environment(e));
+  for (const auto& arg : a.argv) argv.push_back(render(arg, p));
+  std::make_shared<Run>(io, p.button, a.timeout, std::move(done))->start(argv, environment(p));
 }
 
 }  // namespace dashctl::actions

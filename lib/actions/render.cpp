@@ -5,14 +5,14 @@
 
 namespace dashctl::actions {
 
-std::string render(std::string_view tmpl, const Event& e) {
+std::string render(std::string_view tmpl, const press::Press& p) {
   return util::render_template(tmpl, [&](std::string_view name) -> std::string {
-    if (name == "button") return e.button;
-    if (name == "mac") return e.mac ? e.mac->str() : std::string();
-    if (name == "ip") return e.ip.str();
-    if (name == "source") return e.source;
-    if (name == "count") return std::to_string(e.count);
-    if (name == "time") return util::iso8601(e.time, true);
+    if (name == "button") return p.button;
+    if (name == "mac") return p.first.mac ? p.first.mac->str() : std::string();
+    if (name == "ip") return p.first.ip.str();
+    if (name == "source") return press::source_name(p.first.source);
+    if (name == "count") return std::to_string(p.number);
+    if (name == "time") return util::iso8601(p.first.wall, true);
     // The config refuses unknown placeholders; should one slip through, it stays visible.
     return "{" + std::string(name) + "}";
   });

@@ -255,9 +255,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
 }  // namespace
 
-void run_webhook(asio::io_context& io, const config::WebhookAction& a, const Event& e, Done done) {
+void run_webhook(asio::io_context& io, const config::WebhookAction& a, const press::Press& p, Done done) {
   Url url;
-  if (const auto why = parse_url(render(a.url, e), url))
+  if (const auto why = parse_url(render(a.url, p), url))
     return fail_soon(io, std::move(done), "url: " + *why);
 
   http::request<http::string_body> req;
@@ -273,14 +273,14 @@ void run_webhook(asio::io_context& io, const config::WebhookAction& a, const Eve
   req.set(http::field::user_agent, "dashctl/" DASHCTL_VERSION);
   bool has_content_type = false;
   for (const auto& [name, value] : a.headers) {
-    std::string rendered = render(value, e);
+    std::string rendered = render(value, p);
     // A value could only gain a line break from a placeholder; it must not forge headers.
     if (rendered.find_first_of("\r\n") != std::string::npos)
       return fail_soon(io, std::move(done), "header " + name + ": a line break in its value");
     has_content_type = has_content_type || beast::iequals(name, "Content-Type");
     req.set(name, rendered);  // replaces dashctl's own Host or User-Agent
   }
-  req.body() = render(a.body, e);
+  req.body() = render(a.body, p);
   if (!has_content_type && (req.body().starts_with('{') || req.body().starts_with('[')))
     req.set(http::field::content_type, "application/json");
   req.prepare_payload();

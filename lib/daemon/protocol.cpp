@@ -77,6 +77,74 @@ const json& array(const json& object, const char* key, const char* where) {
 
 }  // namespace
 
+namespace {
+
+json sighting_json(const Status::Sighting& s) {
+  return {{"source", s.source}, {"ip", s.ip}, {"mac", s.mac ? json(*s.mac) : json()}, {"time", s.time}};
+}
+
+json latency_json(const LatencyFigure& f) {
+  return {{"count", f.count}, {"p50_us", f.p50_us}, {"p99_us", f.p99_us}, {"max_us", f.max_us}};
+}
+
+}  // namespace
+
+nlohmann::json status_json(const Status& s) {
+  json buttons = json::array();
+  for (const auto& b : s.buttons) {
+    json j{{"name", b.name},
+           {"presses", b.presses},
+           {"sightings", b.sightings},
+           {"last_press", b.last_press ? sighting_json(*b.last_press) : json()}};
+    if (b.press_sources) j["press_sources"] = *b.press_sources;
+    buttons.push_back(std::move(j));
+  }
+  json unknown = json::array();
+  for (const auto& u : s.unknown)
+    unknown.push_back({{"ip", u.ip},
+                       {"mac", u.mac ? json(*u.mac) : json()},
+                       {"sightings", u.sightings},
+                       {"last", sighting_json(u.last)}});
+  json mqtt;
+  if (s.mqtt)
+    mqtt = {{"connected", s.mqtt->connected},
+            {"published", s.mqtt->published},
+            {"queued", s.mqtt->queued},
+            {"dropped", s.mqtt->dropped}};
+  const auto& c = s.counters;
+  return {{"pid", s.pid},
+          {"version", s.version},
+          {"config", s.config},
+          {"started", s.started},
+          {"uptime_s", s.uptime_s},
+          {"listen", s.listen},
+          {"counters",
+           {{"connections", c.connections},
+            {"busy", c.busy},
+            {"open_connections", c.open_connections},
+            {"sightings", c.sightings},
+            {"presses", c.presses},
+            {"unknown", c.unknown},
+            {"actions_ok", c.actions_ok},
+            {"actions_failed", c.actions_failed},
+            {"actions_running", c.actions_running},
+            {"dhcp_events", c.dhcp_events},
+            {"bad_datagrams", c.bad_datagrams},
+            {"nflog_packets", c.nflog_packets},
+            {"nflog_malformed", c.nflog_malformed}}},
+          {"sources",
+           {{"connect", true},
+            {"dhcp", s.event_socket},
+            {"nflog", s.nflog ? json(*s.nflog) : json(false)},
+            {"nflog_lost", s.nflog_lost}}},
+          {"latency",
+           {{"accept_to_dispatch", latency_json(s.accept_to_dispatch)},
+            {"press_to_action", latency_json(s.press_to_action)}}},
+          {"mqtt", mqtt},
+          {"buttons", buttons},
+          {"unknown", unknown}};
+}
+
 StatusAnswer read_status(const nlohmann::json& d) {
   try {
     StatusAnswer s;

@@ -42,6 +42,59 @@ Request parse_request(std::string_view received);
 inline constexpr std::string_view kAnswerOk = R"({"ok":true})";
 inline constexpr std::string_view kAnswerUnknown = R"({"error":"unknown request"})";
 
+/// One of the daemon's latency histograms, as the status answer gives it.
+struct LatencyFigure {
+  unsigned long long count = 0;
+  double p50_us = 0, p99_us = 0, max_us = 0;
+};
+
+/// All the daemon says in its answer to "status" (`dashctl status --json` prints it as it
+/// is). status_json() writes it; read_status() reads back what `dashctl status` prints.
+struct Status {
+  struct Sighting {
+    std::string source, ip;
+    std::optional<std::string> mac;  ///< null in the JSON when unknown
+    std::string time;                ///< ISO 8601 UTC, seconds
+  };
+  struct Counters {
+    uint64_t connections = 0, busy = 0, open_connections = 0, sightings = 0, presses = 0, unknown = 0,
+             actions_ok = 0, actions_failed = 0, actions_running = 0, dhcp_events = 0, bad_datagrams = 0,
+             nflog_packets = 0, nflog_malformed = 0;
+  };
+  struct Button {
+    std::string name;
+    uint64_t presses = 0, sightings = 0;
+    std::optional<Sighting> last_press;
+    /// The latest press's sources, first first; nullopt (left out) for a button not seen yet.
+    std::optional<std::vector<std::string>> press_sources;
+  };
+  struct Unknown {
+    std::string ip;
+    std::optional<std::string> mac;
+    uint64_t sightings = 0;
+    Sighting last;
+  };
+  struct Mqtt {
+    bool connected = false;
+    uint64_t published = 0, queued = 0, dropped = 0;
+  };
+  int pid = 0;
+  std::string version, config, started;  ///< started: ISO 8601 UTC
+  int64_t uptime_s = 0;
+  std::string listen;  ///< "address:port"
+  Counters counters;
+  std::string event_socket;   ///< sources.dhcp
+  std::optional<int> nflog;   ///< sources.nflog: the group, or false when the source is off
+  uint64_t nflog_lost = 0;
+  LatencyFigure accept_to_dispatch, press_to_action;
+  std::optional<Mqtt> mqtt;  ///< null: no MQTT configured
+  std::vector<Button> buttons;
+  std::vector<Unknown> unknown;
+};
+
+/// The answer to "status", as the daemon sends it (one line once dumped).
+nlohmann::json status_json(const Status& s);
+
 /// The daemon's answer to "status", as much of it as `dashctl status` prints.
 struct StatusAnswer {
   struct Mqtt {
@@ -56,10 +109,7 @@ struct StatusAnswer {
     std::string time, ip;
   };
   /// One of the daemon's latency histograms (status --json, "latency").
-  struct Latency {
-    unsigned long long count = 0;
-    double p50_us = 0, p99_us = 0, max_us = 0;
-  };
+  using Latency = LatencyFigure;
   struct Button {
     std::string name;
     unsigned long long presses = 0;

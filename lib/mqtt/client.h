@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "mqtt/topics.h"
+
 namespace boost::asio {
 class io_context;
 }
@@ -37,10 +39,10 @@ struct Stats {
 
 using MessageHandler = std::function<void(const std::string& topic, const std::string& payload)>;
 
-class Client {
+class Client final : public Publisher {
  public:
   Client(boost::asio::io_context& io, Options options);
-  ~Client();
+  ~Client() override;
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -52,6 +54,7 @@ class Client {
   /// and logged). Nothing is lost within the bound: queued messages go out, in order, on
   /// the next connection.
   void publish(const std::string& topic, const std::string& payload, int qos, bool retain);
+  void publish(const Message& m) override { publish(m.topic, m.payload, m.qos, m.retain); }
 
   /// Subscribes now and again on every reconnection; `handler` runs on the event loop.
   void subscribe(const std::string& topic, MessageHandler handler);

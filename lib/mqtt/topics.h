@@ -17,6 +17,14 @@ struct Message {
   bool operator==(const Message&) const = default;
 };
 
+/// Where the daemon's messages go: its MQTT client (client.h), or a fake in unit tests.
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  /// Publishes or queues; never blocks.
+  virtual void publish(const Message& m) = 0;
+};
+
 /// `<prefix>/<button>/press`, non-retained, JSON:
 /// {"button":..,"mac":..|null,"ip":..,"source":..,"time":"<ISO 8601 UTC>","count":N}
 Message press_message(const config::Mqtt& m, const press::Press& p);

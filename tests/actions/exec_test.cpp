@@ -30,7 +30,7 @@ struct Result {
 
 /// Runs one exec action to its end; the loop must be out of work within `limit`.
 Result exec(std::vector<std::string> argv, std::chrono::milliseconds timeout = 10s,
-            const actions::Event& e = test::press_event(), std::chrono::milliseconds limit = 15s) {
+            const press::Press& e = test::press_event(), std::chrono::milliseconds limit = 15s) {
   boost::asio::io_context io;
   Result r;
   actions::run_exec(io, config::ExecAction{std::move(argv), timeout}, e, [&](const actions::Outcome& o) {
@@ -78,7 +78,7 @@ TEST_CASE("exec: the event is in the environment beside the daemon's own") {
 
   SECTION("an unknown MAC is set, and empty") {
     auto e = test::press_event();
-    e.mac.reset();
+    e.first.mac.reset();
     LogCapture log2;
     r = exec({"/bin/sh", "-c", "echo \"${DASHCTL_MAC+set}:$DASHCTL_MAC\""}, 10s, e);
     CHECK(log2.lines("exec[") == std::vector<std::string>{"exec[bedroom]: set:"});

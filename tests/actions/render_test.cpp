@@ -7,15 +7,15 @@ using namespace std::chrono;
 
 namespace {
 
-actions::Event event() {
-  actions::Event e;
-  e.button = "bedroom";
-  e.mac = util::Mac::parse("68:54:FD:12:34:56");
-  e.ip = *util::Ipv4::parse("10.77.0.201");
-  e.source = "dhcp";
-  e.time = sys_days{year{2026} / 11 / 22} + 3h + 4min + 5s + 123ms;
-  e.count = 42;
-  return e;
+press::Press event() {
+  press::Press p;
+  p.button = "bedroom";
+  p.first.mac = util::Mac::parse("68:54:FD:12:34:56");
+  p.first.ip = *util::Ipv4::parse("10.77.0.201");
+  p.first.source = press::Source::dhcp;
+  p.first.wall = sys_days{year{2026} / 11 / 22} + 3h + 4min + 5s + 123ms;
+  p.number = 42;
+  return p;
 }
 
 }  // namespace
@@ -34,11 +34,11 @@ TEST_CASE("render fills in every placeholder") {
 
 TEST_CASE("render leaves an unknown MAC empty and pads the time") {
   auto e = event();
-  e.mac.reset();
-  e.time = sys_days{year{2027} / 1 / 2} + 7ms;
+  e.first.mac.reset();
+  e.first.wall = sys_days{year{2027} / 1 / 2} + 7ms;
   CHECK(actions::render("[{mac}]", e) == "[]");
   CHECK(actions::render("{time}", e) == "2027-01-02T00:00:00.007Z");
   // Sub-millisecond parts are cut, not rounded: the time a press happened, not after.
-  e.time = sys_days{year{2027} / 12 / 31} + 23h + 59min + 59s + 999ms + 900us;
+  e.first.wall = sys_days{year{2027} / 12 / 31} + 23h + 59min + 59s + 999ms + 900us;
   CHECK(actions::render("{time}", e) == "2027-12-31T23:59:59.999Z");
 }

@@ -23,15 +23,16 @@ namespace dashctl::test {
 using namespace std::chrono_literals;
 
 /// A press of "bedroom", the 42nd, with every field set.
-inline actions::Event press_event() {
-  actions::Event e;
-  e.button = "bedroom";
-  e.mac = util::Mac::parse("68:54:fd:12:34:56");
-  e.ip = *util::Ipv4::parse("10.77.0.201");
-  e.source = "dhcp";
-  e.time = std::chrono::system_clock::now();
-  e.count = 42;
-  return e;
+inline press::Press press_event() {
+  press::Press p;
+  p.button = "bedroom";
+  p.first.mac = util::Mac::parse("68:54:fd:12:34:56");
+  p.first.ip = *util::Ipv4::parse("10.77.0.201");
+  p.first.source = press::Source::dhcp;
+  p.first.time = press::Clock::now();
+  p.first.wall = std::chrono::system_clock::now();
+  p.number = 42;
+  return p;
 }
 
 /// Keeps the message of every record logged.

@@ -65,7 +65,7 @@ TEST_CASE("the answers other than status") {
 
 namespace {
 
-// An answer as the daemon writes it (Daemon::status() in daemon.cpp).
+// An answer as the daemon writes it (status_json(), filled in by daemon.cpp).
 const char* const kStatus = R"({"buttons":[
   {"last_press":{"ip":"10.77.0.201","mac":"ac:63:be:00:00:01","source":"connect","time":"2026-12-01T10:00:00Z"},
    "name":"bedroom","press_sources":["dhcp","connect"],"presses":3,"sightings":9},
@@ -178,4 +178,93 @@ TEST_CASE("read_status refuses an answer it cannot print, with an error, never a
   CHECK_THAT(broken([](auto& j) { j["buttons"][0]["press_sources"][0] = 1; }), Catch::Contains("press source"));
   CHECK_THAT(broken([](auto& j) { j["unknown"][0]["last"] = nullptr; }), Catch::Contains("not an object"));
   CHECK_THAT(broken([](auto& j) { j["unknown"][0]["mac"] = 5; }), Catch::Contains("\"mac\""));
+}
+
+namespace {
+
+/// The status kStatus shows, as the daemon fills it in.
+Status sample_status() {
+  Status s;
+  s.pid = 4242;
+  s.version = "0.1.0";
+  s.config = "/etc/dashctl/dashctl.toml";
+  s.started = "2026-12-01T09:00:00Z";
+  s.uptime_s = 3600;
+  s.listen = "10.77.0.1:8443";
+  s.counters.actions_ok = 3;
+  s.counters.connections = 1;
+  s.counters.dhcp_events = 2;
+  s.counters.presses = 3;
+  s.counters.sightings = 9;
+  s.counters.unknown = 1;
+  s.event_socket = "/run/dashctl/events.sock";
+  s.nflog = 3;
+  s.accept_to_dispatch = {12, 6.3, 49, 1840.2};
+  s.mqtt = Status::Mqtt{true, 4, 1, 0};
+  s.buttons.push_back({"bedroom", 3, 9,
+                       Status::Sighting{"connect", "10.77.0.201", "ac:63:be:00:00:01", "2026-12-01T10:00:00Z"},
+                       std::vector<std::string>{"dhcp", "connect"}});
+  s.buttons.push_back({"hall", 0, 0, std::nullopt, std::nullopt});
+  s.unknown.push_back({"10.77.0.99", std::nullopt, 1,
+                       Status::Sighting{"connect", "10.77.0.99", std::nullopt, "2026-12-01T10:01:00Z"}});
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("status_json writes the answer as the daemon always has") {
+  CHECK(status_json(sample_status()) == nlohmann::json::parse(kStatus));
+}
+
+TEST_CASE("status_json and read_status agree") {
+  auto s = sample_status();
+  s.counters.open_connections = 2;
+  s.press_to_action = {5, 700.5, 900, 1200};
+  const auto back = read_status(nlohmann::json::parse(status_json(s).dump()));
+  CHECK(back.pid == s.pid);
+  CHECK(back.uptime_s == s.uptime_s);
+  CHECK(back.listen == s.listen);
+  CHECK(back.connections == s.counters.connections);
+  CHECK(back.presses == s.counters.presses);
+  REQUIRE(back.mqtt);
+  CHECK(back.mqtt->connected == s.mqtt->connected);
+  CHECK(back.mqtt->published == s.mqtt->published);
+  CHECK(back.mqtt->queued == s.mqtt->queued);
+  CHECK(back.mqtt->dropped == s.mqtt->dropped);
+  REQUIRE(back.sources);
+  CHECK(back.sources->dhcp == s.event_socket);
+  CHECK(back.sources->nflog == s.nflog);
+  REQUIRE(back.latency);
+  CHECK(back.latency->first.count == s.accept_to_dispatch.count);
+  CHECK(back.latency->first.p99_us == Approx(s.accept_to_dispatch.p99_us));
+  CHECK(back.latency->second.count == s.press_to_action.count);
+  CHECK(back.latency->second.p50_us == Approx(s.press_to_action.p50_us));
+  CHECK(back.latency->second.max_us == Approx(s.press_to_action.max_us));
+  REQUIRE(back.buttons.size() == s.buttons.size());
+  for (size_t i = 0; i < s.buttons.size(); ++i) {
+    CHECK(back.buttons[i].name == s.buttons[i].name);
+    CHECK(back.buttons[i].presses == s.buttons[i].presses);
+    CHECK(bool(back.buttons[i].last_press) == bool(s.buttons[i].last_press));
+    if (s.buttons[i].last_press) {
+      CHECK(back.buttons[i].last_press->time == s.buttons[i].last_press->time);
+      CHECK(back.buttons[i].last_press->ip == s.buttons[i].last_press->ip);
+    }
+    CHECK(back.buttons[i].press_sources == s.buttons[i].press_sources.value_or(std::vector<std::string>{}));
+  }
+  REQUIRE(back.unknown.size() == 1);
+  CHECK(back.unknown[0].ip == s.unknown[0].ip);
+  CHECK(back.unknown[0].mac == s.unknown[0].mac);
+  CHECK(back.unknown[0].sightings == s.unknown[0].sightings);
+  CHECK(back.unknown[0].last_time == s.unknown[0].last.time);
+
+  // No MQTT and NFLOG off are written as the reader expects them.
+  s.mqtt.reset();
+  s.nflog.reset();
+  const auto j = status_json(s);
+  CHECK(j["mqtt"].is_null());
+  CHECK(j["sources"]["nflog"] == false);
+  const auto off = read_status(j);
+  CHECK_FALSE(off.mqtt);
+  REQUIRE(off.sources);
+  CHECK_FALSE(off.sources->nflog);
 }

@@ -335,7 +335,9 @@ def case_listener_limits(repo):
     open, a new connection is a sighting all the same but is closed at once and counted busy;
     a client that sends its first bytes at once, or a little later, is closed when they come."""
     with Lab(repo) as lab:
-        d, _ = prepare(lab, extra='max_connections = 3\nconnection_timeout = "1500ms"\n')
+        # A deadline long enough for the checks before it on a busy machine (each status is a
+        # run of the sanitizer build): the idle clients must still be open at the 4th.
+        d, _ = prepare(lab, extra='max_connections = 3\nconnection_timeout = "5s"\n')
         daemon = Daemon(d)
         c = subprocess.Popen(["ip", "netns", "exec", f"{lab.name}-router", "/usr/bin/python3", "-c", CLIENTS],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -358,9 +360,9 @@ def case_listener_limits(repo):
             check(busy["eof"] and busy["after"] < 0.5, f"the 4th connection, over max_connections: {busy}")
             st = daemon.status()["counters"]
             check(st["busy"] == 1 and st["open_connections"] == 3 and st["connections"] == 6, f"after the 4th: {st}")
-            time.sleep(2.0)  # past the 1.5 s deadline
+            time.sleep(5.5)  # past the 5 s deadline
             closed = ask("closed")
-            check(len(closed) == 3 and all(eof and 1.2 <= after <= 3.0 for eof, after in closed.values()),
+            check(len(closed) == 3 and all(eof and 4.7 <= after <= 15.0 for eof, after in closed.values()),
                   f"the idle clients' deadline: {closed}")
             st = daemon.status()["counters"]
             check(st["open_connections"] == 0 and st["sightings"] == 6, f"after the deadline: {st}")

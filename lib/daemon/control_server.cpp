@@ -1,0 +1,114 @@
+#include "daemon/control_server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "daemon/control.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace dashctl::daemon {
+
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+using util::Error;
+using util::Exit;
+using namespace std::chrono_literals;
+
+struct ControlServer::Client {
+  Client(local::socket s, asio::io_context& io) : socket(std::move(s)), deadline(io, 1s) {}
+  local::socket socket;
+  asio::steady_timer deadline;
+  std::array<char, kMaxRequest> in{};  // a request is one short line (protocol.h)
+  size_t received = 0;
+  std::string out;
+};
+
+ControlServer::ControlServer(asio::io_context& io, std::string path, Handler handler)
+    : io_(io), path_(std::move(path)), handler_(std::move(handler)) {
+  const std::string dir = util::dirname_of(path_);
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    const int err = errno;
+    throw Error(err == EACCES ? Exit::no_perm : Exit::cant_create,
+                "creating " + dir + " for the control socket: " + util::errno_text(err),
+                "set daemon.control_socket to a place this user can write, or run under systemd with "
+                "RuntimeDirectory=dashctl");
+  }
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      throw Error(Exit::cant_create, path_ + " exists and is not a socket", "set daemon.control_socket elsewhere");
+    if (ask(path_, "ping")) throw Error(Exit::unavailable, "another 'dashctl run' answers on " + path_);
+    ::unlink(path_.c_str());  // left by a daemon that died
+  }
+  const mode_t old = ::umask(0007);  // owner and group: status is for the admins
+  boost::system::error_code ec;
+  acceptor_.emplace(io_);
+  acceptor_->open(local(), ec);
+  if (!ec) acceptor_->bind(local::endpoint(path_), ec);
+  const bool bound = !ec;
+  ::umask(old);
+  if (!ec) acceptor_->listen(static_cast<int>(kMaxClients), ec);
+  if (ec) {
+    if (bound) ::unlink(path_.c_str());
+    acceptor_.reset();
+    throw Error(Exit::cant_create, "listening on the control socket " + path_ + ": " + ec.message());
+  }
+  accept();
+}
+
+ControlServer::~ControlServer() {
+  if (acceptor_) ::unlink(path_.c_str());
+}
+
+void ControlServer::stop() {
+  boost::system::error_code ec;
+  if (acceptor_) acceptor_->close(ec);
+}
+
+void ControlServer::accept() {
+  acceptor_->async_accept([this](boost::system::error_code ec, local::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+    if (!ec && clients_ < kMaxClients) serve(std::move(socket));
+    accept();
+  });
+}
+
+void ControlServer::serve(local::socket socket) {
+  ++clients_;
+  auto c = std::make_shared<Client>(std::move(socket), io_);
+  c->deadline.async_wait([c](boost::system::error_code e) {
+    if (!e) c->socket.close(e);
+  });
+  read(c);
+}
+
+/// Reads until parse_request() has a request (answered, then closed) or a refusal (closed):
+/// never more than kMaxRequest bytes, so one read_some at a time into what is left of `in`.
+void ControlServer::read(const std::shared_ptr<Client>& c) {
+  auto finish = [this, c] {
+    boost::system::error_code e;
+    c->deadline.cancel();
+    c->socket.close(e);
+    --clients_;
+  };
+  c->socket.async_read_some(asio::buffer(c->in.data() + c->received, c->in.size() - c->received),
+                            [this, c, finish](boost::system::error_code ec, size_t n) {
+                              if (ec || n == 0) return finish();  // end of input, an error, or the deadline
+                              c->received += n;
+                              const Request request = parse_request(std::string_view(c->in.data(), c->received));
+                              if (request == Request::incomplete) return read(c);
+                              if (request == Request::too_long) return finish();
+                              c->out = handler_(request) + "\n";
+                              asio::async_write(c->socket, asio::buffer(c->out),
+                                                [finish](boost::system::error_code, size_t) { finish(); });
+                            });
+}
+
+}  // namespace dashctl::daemon

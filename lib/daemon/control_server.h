@@ -1,0 +1,52 @@
+#pragma once
+// The control socket, the daemon's side: `dashctl status` and `dashctl learn` ask here
+// (protocol.h has the requests and answers; control.h the client side).
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include "daemon/protocol.h"
+
+namespace dashctl::daemon {
+
+class ControlServer {
+ public:
+  /// The answer to a request, without the '\n' (ping, status, reload or unknown).
+  using Handler = std::function<std::string(Request)>;
+
+  /// At most this many clients at once; more are closed without an answer.
+  static constexpr size_t kMaxClients = 16;
+
+  /// Creates the socket's directory when missing (0755), refuses a socket another daemon
+  /// answers on (Exit::unavailable), replaces one a dead daemon left, and listens, owner
+  /// and group only: status is for the admins. Throws util::Error.
+  ControlServer(boost::asio::io_context& io, std::string path, Handler handler);
+  /// Removes the socket file.
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  /// No new clients; the file stays until the object goes.
+  void stop();
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Client;
+  void accept();
+  void serve(boost::asio::local::stream_protocol::socket socket);
+  void read(const std::shared_ptr<Client>& c);
+
+  boost::asio::io_context& io_;
+  std::string path_;
+  Handler handler_;
+  std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
+  size_t clients_ = 0;
+};
+
+}  // namespace dashctl::daemon

@@ -1,0 +1,58 @@
+#include "daemon/pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+namespace dashctl::daemon {
+namespace {
+
+std::string who(const press::Sighting& s) { return s.ip.str() + (s.mac ? " (" + s.mac->str() + ")" : ""); }
+
+}  // namespace
+
+PressPipeline::PressPipeline(const config::Config& config, press::Identifier& identifier, press::Tracker& tracker,
+                             actions::Runner& actions, mqtt::Publisher& mqtt,
+                             std::function<press::Clock::time_point()> now)
+    : config_(&config),
+      identifier_(identifier),
+      tracker_(tracker),
+      actions_(actions),
+      mqtt_(mqtt),
+      now_(std::move(now)) {}
+
+void PressPipeline::on_sighting(press::Sighting s) {
+  ++counters_.sightings;
+  const config::Config& c = *config_;
+  const auto id = identifier_.identify(c, s.ip, s.mac);
+  // From here on the sighting is the identity: the tracker, the actions, the press message
+  // and status all see the same MAC and address.
+  s.mac = id.mac;
+  s.ip = id.ip;
+  if (!id.button) return unknown(s, id);
+
+  const auto press = tracker_.sight(id.button->name, id.button->window, s);
+  if (!press) {
+    spdlog::debug("{}: {} from {} joins the press", id.button->name, press::source_name(s.source), who(s));
+    return;
+  }
+  ++counters_.presses;
+  // The actions first, what the user waits for; then the press event and the log line.
+  // (An action that cannot start reports it later, from the loop.)
+  actions_.run(c, *id.button, *press);
+  press_to_action_.add(now_() - press->first.time);
+  if (c.mqtt) mqtt_.publish(mqtt::press_message(*c.mqtt, *press));
+  spdlog::info("{}: pressed ({} from {}: {}, #{})", id.button->name, press::source_name(s.source), who(s), s.detail,
+               press->number);
+}
+
+void PressPipeline::unknown(const press::Sighting& s, const press::Identity& id) {
+  if (!tracker_.sight_unknown(s, kUnknownWindow)) return;
+  ++counters_.unknown;
+  if (id.contradicted)
+    spdlog::warn("unknown device {}: {}; it has the static address of button '{}' but not its MAC (a possible spoof)",
+                 who(s), press::source_name(s.source), id.contradicted->name);
+  else
+    spdlog::info("unknown device {}: {}", who(s), press::source_name(s.source));
+  if (config_->mqtt) mqtt_.publish(mqtt::unknown_message(*config_->mqtt, s));
+}
+
+}  // namespace dashctl::daemon

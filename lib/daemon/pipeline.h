@@ -1,0 +1,64 @@
+#pragma once
+// The press pipeline: every source's sightings go through one path, identify -> track ->
+// fire. No event loop in here: the parts it drives are interfaces (the Identifier's lookups,
+// actions::Runner, mqtt::Publisher), so that unit tests run it with fakes.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+
+#include "actions/actions.h"
+#include "config/model.h"
+#include "mqtt/topics.h"
+#include "press/identify.h"
+#include "press/press.h"
+#include "util/histogram.h"
+
+namespace dashctl::daemon {
+
+class PressPipeline {
+ public:
+  /// An unknown device is logged and published once per this long.
+  static constexpr std::chrono::seconds kUnknownWindow{10};
+
+  struct Counters {
+    uint64_t sightings = 0;
+    uint64_t presses = 0;
+    uint64_t unknown = 0;  ///< unknown-device reports (logged and published)
+  };
+
+  /// The parts are the caller's and must outlive the pipeline. `now` is the clock the
+  /// press-to-action histogram is read on (a fake one in tests).
+  PressPipeline(const config::Config& config, press::Identifier& identifier, press::Tracker& tracker,
+                actions::Runner& actions, mqtt::Publisher& mqtt,
+                std::function<press::Clock::time_point()> now = press::Clock::now);
+
+  /// After a reload: the config in use from now on (the caller keeps it alive).
+  void set_config(const config::Config& config) { config_ = &config; }
+
+  /// Identifies the sighting's device once, as one complete identity {button, mac, ip},
+  /// and records it with the tracker. The first sighting of a press starts the button's
+  /// actions, then publishes its press message (when [mqtt] is set) and logs it: actions,
+  /// message and log all see the same press. Unknown devices are logged and published at
+  /// most once per kUnknownWindow each; one whose MAC contradicts a button's static address
+  /// is logged as a possible spoof.
+  void on_sighting(press::Sighting s);
+
+  const Counters& counters() const { return counters_; }
+  /// Per press, from the sighting that made it to its actions started.
+  const util::Histogram& press_to_action() const { return press_to_action_; }
+
+ private:
+  void unknown(const press::Sighting& s, const press::Identity& id);
+
+  const config::Config* config_;
+  press::Identifier& identifier_;
+  press::Tracker& tracker_;
+  actions::Runner& actions_;
+  mqtt::Publisher& mqtt_;
+  std::function<press::Clock::time_point()> now_;
+  Counters counters_;
+  util::Histogram press_to_action_;
+};
+
+}  // namespace dashctl::daemon
