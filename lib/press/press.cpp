@@ -9,6 +9,7 @@ const char* source_name(Source s) {
     case Source::connect: return "connect";
     case Source::dhcp: return "dhcp";
     case Source::nflog: return "nflog";
+    case Source::ntp: return "ntp";
     case Source::test: return "test";
   }
   return "unknown";

@@ -19,10 +19,11 @@ namespace dashctl::press {
 using Clock = std::chrono::steady_clock;
 
 /// connect: a connection to the listener. dhcp: dnsmasq's lease event (dhcp-event). nflog:
-/// the kernel's log of the button's own DHCP request or DNS query. test: `button test`.
-enum class Source { connect, dhcp, nflog, test };
+/// the kernel's log of the button's own DHCP request or DNS query. ntp: its time request to
+/// the daemon's NTP responder. test: `button test`.
+enum class Source { connect, dhcp, nflog, ntp, test };
 
-/// "connect", "dhcp", "nflog" or "test".
+/// "connect", "dhcp", "nflog", "ntp" or "test".
 const char* source_name(Source s);
 
 struct Sighting {
