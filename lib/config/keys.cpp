@@ -8,7 +8,8 @@ const std::vector<std::string> root{"network", "intercept", "dnsmasq", "mqtt", "
 const std::vector<std::string> network{"iot_interface", "listen_address", "subnet",
                                        "listen_port",   "intercept_ports", "lease_range",
                                        "isolate",       "force_dns",      "forward_allow",
-                                       "nflog_group"};
+                                       "nflog_group",   "tls",            "ntp",
+                                       "ntp_port"};
 const std::vector<std::string> forward_allow{"to", "proto", "port"};
 const std::vector<std::string> intercept{"hostnames"};
 const std::vector<std::string> dnsmasq{"conf_dir", "state_dir", "leases_file", "reload",
@@ -17,7 +18,7 @@ const std::vector<std::string> mqtt{"url",         "topic_prefix",  "client_id",
                                     "username",    "password",      "qos",
                                     "queue_limit", "homeassistant", "discovery_prefix"};
 const std::vector<std::string> daemon{"control_socket", "event_socket", "max_connections",
-                                      "connection_timeout", "shutdown_grace"};
+                                      "connection_timeout", "shutdown_grace", "state_dir"};
 const std::vector<std::string> button{"mac", "ip", "window", "on_press"};
 const std::vector<std::string> inline_button = [] {
   auto k = button;  // defined above, so initialised first

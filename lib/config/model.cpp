@@ -46,6 +46,14 @@ std::string default_event_socket(const std::string& control_socket) {
   return (slash == std::string::npos ? std::string(".") : control_socket.substr(0, slash)) + "/events.sock";
 }
 
+std::string default_daemon_state_dir() {
+  auto absolute = [](const char* v) { return v && *v == '/' ? std::string(v) : std::string(); };
+  if (auto d = absolute(std::getenv("STATE_DIRECTORY")); !d.empty()) return d.substr(0, d.find(':'));
+  if (auto d = absolute(std::getenv("XDG_STATE_HOME")); !d.empty()) return d + "/dashctl";
+  if (auto d = absolute(std::getenv("HOME")); !d.empty()) return d + "/.local/state/dashctl";
+  return "/var/lib/dashctl-daemon";
+}
+
 const std::vector<std::string>& default_hostnames() {
   static const std::vector<std::string> hosts{
       "dash-button-na-aws-opf.amazon.com",

@@ -89,6 +89,11 @@ struct Network {
   /// The NFLOG group the table logs the buttons' own DHCP requests and DNS queries to, for
   /// `dashctl run` with CAP_NET_ADMIN. `dashctl learn` uses the next group.
   uint16_t nflog_group = 2716;
+  /// The listener completes a TLS handshake with known buttons (button life).
+  bool tls = true;
+  /// setup redirects the IoT network's NTP (UDP 123) to ntp_port, where the daemon answers.
+  bool ntp = true;
+  uint16_t ntp_port = 1123;
 };
 
 struct Intercept {
@@ -135,12 +140,18 @@ struct Daemon {
   size_t max_connections = 256;                        ///< concurrent connections to the listener
   std::chrono::milliseconds connection_timeout = 2s;   ///< a connection's deadline
   std::chrono::milliseconds shutdown_grace = 5s;       ///< for running actions on SIGTERM
+  /// The daemon's own files (its TLS key and certificate); default: default_daemon_state_dir().
+  std::string state_dir;
 };
 
 /// The control socket's default: systemd's RuntimeDirectory= when set, else /run/dashctl.
 std::string default_control_socket();
 /// The event socket's default: events.sock in the control socket's directory.
 std::string default_event_socket(const std::string& control_socket);
+
+/// The daemon's state directory's default: systemd's StateDirectory= ($STATE_DIRECTORY),
+/// else $XDG_STATE_HOME/dashctl, else $HOME/.local/state/dashctl, else /var/lib/dashctl-daemon.
+std::string default_daemon_state_dir();
 
 struct Config {
   std::string path;         ///< the main file

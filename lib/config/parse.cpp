@@ -594,6 +594,16 @@ void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
     else
       net.nflog_group = static_cast<uint16_t>(v->get());
   }
+  if (const auto* v = f.boolean("tls")) net.tls = v->get();
+  if (const auto* v = f.boolean("ntp")) net.ntp = v->get();
+  if (const auto* n = f.take("ntp_port")) {
+    if (auto p = port_value(ctx, *n, "network.ntp_port")) {
+      if (*p < 1024)
+        ctx.error(*n, "network.ntp_port must be 1024 or above: the daemon binds it without root");
+      else
+        net.ntp_port = *p;
+    }
+  }
   if (const auto* arr = f.array("forward_allow")) {
     for (size_t i = 0; i < arr->size(); ++i) {
       const std::string sec = "network.forward_allow[" + std::to_string(i) + "]";
@@ -765,6 +775,7 @@ void parse_mqtt(Ctx& ctx, const toml::table* t, Config& out) {
 void parse_daemon(Ctx& ctx, const toml::table* t, Config& out) {
   out.daemon.control_socket = default_control_socket();
   out.daemon.event_socket = default_event_socket(out.daemon.control_socket);
+  out.daemon.state_dir = default_daemon_state_dir();
   if (!t) return;
   Fields f(ctx, *t, "daemon", keys::daemon);
   auto& d = out.daemon;
@@ -793,6 +804,9 @@ void parse_daemon(Ctx& ctx, const toml::table* t, Config& out) {
   }
   if (const auto* v = f.string("shutdown_grace")) {
     if (auto ms = duration_value(ctx, *v, "daemon.shutdown_grace", 0ms, 1min)) d.shutdown_grace = *ms;
+  }
+  if (const auto* v = f.string("state_dir")) {
+    if (auto p = absolute_path(ctx, *v, "daemon.state_dir")) d.state_dir = *p;
   }
   f.reject_unknown();
 }

@@ -24,6 +24,8 @@
 #include "daemon/lease_events.h"
 #include "daemon/listener.h"
 #include "daemon/nflog_source.h"
+#include "daemon/ntp_source.h"
+#include "daemon/tls_endpoint.h"
 #include "daemon/pipeline.h"
 #include "daemon/protocol.h"
 #include "daemon/reload.h"
@@ -32,6 +34,7 @@
 #include "netlink/neighbour.h"
 #include "press/identify.h"
 #include "press/press.h"
+#include "tls/identity.h"
 #include "util/error.h"
 #include "util/interface.h"
 #include "util/time.h"
@@ -100,6 +103,12 @@ Listener::Limits listener_limits(const config::Config& c) {
   return {c.daemon.max_connections, c.daemon.connection_timeout};
 }
 
+TlsEndpoint::Limits tls_limits(const config::Config& c) {
+  TlsEndpoint::Limits l;
+  l.timeout = c.daemon.connection_timeout;
+  return l;
+}
+
 Status::Sighting sighting_status(const press::Sighting& s) {
   return {press::source_name(s.source), s.ip.str(), s.mac ? std::optional(s.mac->str()) : std::nullopt,
           util::iso8601(s.wall)};
@@ -146,6 +155,8 @@ class Daemon {
     control_.emplace(io_, config_.daemon.control_socket, [this](Request r) { return answer(r); });
     events_.emplace(io_, config_.daemon.event_socket, sink());
     nflog_.start(config_.network.nflog_group);
+    start_ntp();
+    start_tls();
     start_mqtt();
     wait_for_signal();
     const std::string where = listener_->address().str() + ":" + std::to_string(listener_->port());
@@ -161,9 +172,9 @@ class Daemon {
   }
 
  private:
-  /// Where every source hands its sightings.
-  std::function<void(press::Sighting)> sink() {
-    return [this](press::Sighting s) { pipeline_.on_sighting(std::move(s)); };
+  /// Where every source hands its sightings (the listener reads whether it was a button's).
+  std::function<bool(press::Sighting)> sink() {
+    return [this](press::Sighting s) { return pipeline_.on_sighting(std::move(s)); };
   }
 
   void action_ended(const std::string& button, std::string_view kind, const actions::Outcome& o) {
@@ -176,6 +187,23 @@ class Daemon {
       spdlog::warn("{}: {} failed: {} ({} ms)", button, kind, o.summary, o.took.count());
     }
     if (stopping_ && runner_.running() == 0) io_.stop();
+  }
+
+  // ---- button life: NTP answers and the TLS endpoint ------------------------------------------
+
+  void start_ntp() {
+    if (!config_.network.ntp) return;
+    ntp_.emplace(io_, listener_->address(), config_.network.ntp_port, sink());
+    spdlog::info("ntp source on: answering NTP on {}:{}", listener_->address().str(), config_.network.ntp_port);
+  }
+
+  /// The key and certificate are made on the first start with TLS on, in daemon.state_dir.
+  void start_tls() {
+    if (!config_.network.tls) return;
+    const auto id = tls::ensure_identity(config_.daemon.state_dir + "/tls", config_.intercept.hostnames);
+    if (id.created) spdlog::info("tls: made a key and a self-signed certificate in {}/tls", config_.daemon.state_dir);
+    tls_.emplace(io_, id.key, id.cert, tls_limits(config_));
+    listener_->set_tls(&*tls_);
   }
 
   // ---- MQTT ------------------------------------------------------------------------------
@@ -242,6 +270,7 @@ class Daemon {
       listener_->set_limits(listener_limits(config_));
       identifier_.set_networks(iot_networks(config_));
       nflog_.rebind(config_.network.nflog_group);
+      reload_button_life();
       if (plan.broker_changed) {
         if (mqtt_.client) mqtt_.client->stop(1s);
         mqtt_.client.reset();
@@ -256,6 +285,40 @@ class Daemon {
     notify_systemd("READY=1");
   }
 
+  /// network.ntp, ntp_port, tls and daemon.state_dir take effect at a reload; a responder
+  /// or endpoint that cannot start is said, and the rest of the reload stands.
+  void reload_button_life() {
+    try {
+      if (!config_.network.ntp) {
+        if (ntp_) spdlog::info("reload: ntp source off");
+        ntp_.reset();
+      } else if (ntp_) {
+        ntp_->rebind(listener_->address(), config_.network.ntp_port);
+      } else {
+        start_ntp();
+      }
+    } catch (const Error& e) {
+      spdlog::error("reload: {}", e.what());
+    }
+    try {
+      listener_->set_tls(nullptr);
+      if (!config_.network.tls) {
+        if (tls_) spdlog::info("reload: tls endpoint off");
+        // Handshakes under way hold on to the endpoint: it stays until the daemon stops.
+        if (tls_) tls_->set_limits(tls_limits(config_));
+        return;
+      }
+      if (tls_) {
+        tls_->set_limits(tls_limits(config_));
+        listener_->set_tls(&*tls_);
+      } else {
+        start_tls();
+      }
+    } catch (const Error& e) {
+      spdlog::error("reload: tls endpoint off: {}", e.what());
+    }
+  }
+
   /// SIGTERM/SIGINT: no new connections; running actions get shutdown_grace to finish.
   void shutdown(int sig) {
     spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -265,6 +328,7 @@ class Daemon {
     control_->stop();
     events_->stop();
     nflog_.stop();
+    if (ntp_) ntp_->stop();
     boost::system::error_code ec;
     signals_.cancel(ec);
     const size_t running = runner_.running();
@@ -325,6 +389,18 @@ class Daemon {
     c.bad_datagrams = events_->counters().bad_datagrams;
     c.nflog_packets = nflog_.counters().packets;
     c.nflog_malformed = nflog_.counters().malformed;
+    if (ntp_) {
+      c.ntp_answered = ntp_->counters().answered;
+      c.ntp_ignored = ntp_->counters().ignored;
+      s.ntp = ntp_->port();
+    }
+    if (tls_) {
+      c.tls_handshakes = tls_->counters().handshakes;
+      c.tls_alerts = tls_->counters().alerts;
+      c.tls_failed = tls_->counters().failed;
+      c.tls_capped = tls_->counters().capped;
+    }
+    s.tls = tls_ && config_.network.tls;
     s.event_socket = events_->path();
     if (const auto group = nflog_.group()) s.nflog = *group;
     s.nflog_lost = nflog_.lost();
@@ -336,13 +412,19 @@ class Daemon {
     }
     const auto& states = tracker_.buttons();
     for (const auto& b : config_.buttons) {
-      Status::Button button{b.name, 0, 0, std::nullopt, std::nullopt};
+      Status::Button button{b.name, 0, 0, std::nullopt, std::nullopt, std::nullopt};
       if (const auto it = states.find(b.name); it != states.end()) {
         button.presses = it->second.presses;
         button.sightings = it->second.sightings;
         if (it->second.last_press) button.last_press = sighting_status(*it->second.last_press);
         button.press_sources.emplace();
         for (const auto src : it->second.press_sources) button.press_sources->push_back(press::source_name(src));
+        if (it->second.last_press && it->second.last_sighting) {
+          // Every sighting since the press started joined it, so the latest is the press's last.
+          const auto span = it->second.last_sighting->time - it->second.last_press->time;
+          button.last_press_span_ms =
+              span.count() <= 0 ? 0.0 : static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(span).count() / 100) / 10.0;
+        }
       }
       s.buttons.push_back(std::move(button));
     }
@@ -366,6 +448,8 @@ class Daemon {
   std::optional<ControlServer> control_;
   std::optional<LeaseEventSocket> events_;
   NflogSource nflog_;
+  std::optional<NtpSource> ntp_;
+  std::optional<TlsEndpoint> tls_;
   std::optional<asio::steady_timer> grace_;
   asio::signal_set signals_;
   uint64_t actions_ok_ = 0, actions_failed_ = 0;

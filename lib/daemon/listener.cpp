@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "daemon/tls_endpoint.h"
 #include "util/error.h"
 
 namespace dashctl::daemon {
@@ -126,6 +127,7 @@ bool Listener::accept_ready() {
 /// connections are closed at once.
 void Listener::on_connection(util::Fd fd, const sockaddr_in& peer) {
   ++counters_.connections;
+  bool known = false;
   if (peer.sin_family == AF_INET) {
     press::Sighting s;
     s.source = press::Source::connect;
@@ -134,13 +136,14 @@ void Listener::on_connection(util::Fd fd, const sockaddr_in& peer) {
     s.wall = std::chrono::system_clock::now();
     s.detail = "connection from " + s.ip.str() + ":" + std::to_string(ntohs(peer.sin_port));
     const auto accepted = s.time;
-    sink_(std::move(s));
+    known = sink_(std::move(s));
     accept_to_dispatch_.add(press::Clock::now() - accepted);
   }
   if (open_ >= limits_.max_connections || stopped_) {
     ++counters_.busy;
     return;  // fd closes it
   }
+  if (known && tls_ && tls_->take(fd, util::Ipv4{ntohl(peer.sin_addr.s_addr)})) return;
   std::array<char, kFirstBytes> first;
   const ssize_t n = ::recv(fd.get(), first.data(), first.size(), 0);
   if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {

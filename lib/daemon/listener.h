@@ -1,7 +1,8 @@
 #pragma once
 // The press source `connect`: the TCP listener the firewall redirects the buttons' port 443
-// to. Every accepted IPv4 connection is a sighting; then the listener reads what the client
-// sends first (its TLS ClientHello) and closes.
+// to. Every accepted IPv4 connection is a sighting. A known button's connection then goes to
+// the TLS endpoint (tls_endpoint.h), when there is one and its caps allow; any other is read
+// (what the client sends first: its TLS ClientHello) and closed.
 
 #include <chrono>
 #include <cstddef>
@@ -21,9 +22,12 @@ struct sockaddr_in;
 
 namespace dashctl::daemon {
 
+class TlsEndpoint;
+
 class Listener {
  public:
-  using Sink = std::function<void(press::Sighting)>;
+  /// Takes a sighting; returns true when it came from a known button.
+  using Sink = std::function<bool(press::Sighting)>;
 
   struct Limits {
     size_t max_connections = 64;  ///< open at once; beyond it new ones are closed at once
@@ -42,6 +46,8 @@ class Listener {
   /// (util::Error) the old one keeps serving. Nothing happens when neither changed.
   void rebind(util::Ipv4 ip, uint16_t port);
   void set_limits(Limits limits) { limits_ = limits; }
+  /// Where known buttons' connections go from now on; nullptr: nowhere (network.tls off).
+  void set_tls(TlsEndpoint* tls) { tls_ = tls; }
   /// No new connections: the socket closes; connections being read finish.
   void stop();
 
@@ -62,6 +68,7 @@ class Listener {
   boost::asio::io_context& io_;
   Limits limits_;
   Sink sink_;
+  TlsEndpoint* tls_ = nullptr;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   util::Ipv4 ip_;
   uint16_t port_ = 0;

@@ -19,7 +19,7 @@ PressPipeline::PressPipeline(const config::Config& config, press::Identifier& id
       mqtt_(mqtt),
       now_(std::move(now)) {}
 
-void PressPipeline::on_sighting(press::Sighting s) {
+bool PressPipeline::on_sighting(press::Sighting s) {
   ++counters_.sightings;
   const config::Config& c = *config_;
   const auto id = identifier_.identify(c, s.ip, s.mac);
@@ -27,12 +27,15 @@ void PressPipeline::on_sighting(press::Sighting s) {
   // and status all see the same MAC and address.
   s.mac = id.mac;
   s.ip = id.ip;
-  if (!id.button) return unknown(s, id);
+  if (!id.button) {
+    unknown(s, id);
+    return false;
+  }
 
   const auto press = tracker_.sight(id.button->name, id.button->window, s);
   if (!press) {
     spdlog::debug("{}: {} from {} joins the press", id.button->name, press::source_name(s.source), who(s));
-    return;
+    return true;
   }
   ++counters_.presses;
   // The actions first, what the user waits for; then the press event and the log line.
@@ -42,6 +45,7 @@ void PressPipeline::on_sighting(press::Sighting s) {
   if (c.mqtt) mqtt_.publish(mqtt::press_message(*c.mqtt, *press));
   spdlog::info("{}: pressed ({} from {}: {}, #{})", id.button->name, press::source_name(s.source), who(s), s.detail,
                press->number);
+  return true;
 }
 
 void PressPipeline::unknown(const press::Sighting& s, const press::Identity& id) {

@@ -41,8 +41,8 @@ class PressPipeline {
   /// actions, then publishes its press message (when [mqtt] is set) and logs it: actions,
   /// message and log all see the same press. Unknown devices are logged and published at
   /// most once per kUnknownWindow each; one whose MAC contradicts a button's static address
-  /// is logged as a possible spoof.
-  void on_sighting(press::Sighting s);
+  /// is logged as a possible spoof. Returns true when the sighting was a known button's.
+  bool on_sighting(press::Sighting s);
 
   const Counters& counters() const { return counters_; }
   /// Per press, from the sighting that made it to its actions started.

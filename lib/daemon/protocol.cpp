@@ -59,14 +59,14 @@ T integer(const json& object, const char* key, const char* where) {
   malformed(std::string(where) + ": \"" + key + "\" is not an integer in range");
 }
 
-/// A duration in microseconds: a number, 0 or more and finite.
-double duration_us(const json& object, const char* key, const char* where) {
+/// A duration in `unit`s: a number, 0 or more and finite.
+double duration(const json& object, const char* key, const char* where, const char* unit) {
   const json& j = field(object, key, where);
   if (j.is_number()) {
     const double v = j.get<double>();
     if (v >= 0 && v < 1e15) return v;
   }
-  malformed(std::string(where) + ": \"" + key + "\" is not a duration in microseconds");
+  malformed(std::string(where) + ": \"" + key + "\" is not a duration in " + unit);
 }
 
 const json& array(const json& object, const char* key, const char* where) {
@@ -97,6 +97,7 @@ nlohmann::json status_json(const Status& s) {
            {"sightings", b.sightings},
            {"last_press", b.last_press ? sighting_json(*b.last_press) : json()}};
     if (b.press_sources) j["press_sources"] = *b.press_sources;
+    if (b.last_press_span_ms) j["last_press_span_ms"] = *b.last_press_span_ms;
     buttons.push_back(std::move(j));
   }
   json unknown = json::array();
@@ -131,12 +132,20 @@ nlohmann::json status_json(const Status& s) {
             {"dhcp_events", c.dhcp_events},
             {"bad_datagrams", c.bad_datagrams},
             {"nflog_packets", c.nflog_packets},
-            {"nflog_malformed", c.nflog_malformed}}},
+            {"nflog_malformed", c.nflog_malformed},
+            {"ntp_answered", c.ntp_answered},
+            {"ntp_ignored", c.ntp_ignored},
+            {"tls_handshakes", c.tls_handshakes},
+            {"tls_alerts", c.tls_alerts},
+            {"tls_failed", c.tls_failed},
+            {"tls_capped", c.tls_capped}}},
           {"sources",
            {{"connect", true},
             {"dhcp", s.event_socket},
             {"nflog", s.nflog ? json(*s.nflog) : json(false)},
-            {"nflog_lost", s.nflog_lost}}},
+            {"nflog_lost", s.nflog_lost},
+            {"ntp", s.ntp ? json(*s.ntp) : json(false)},
+            {"tls", s.tls}}},
           {"latency",
            {{"accept_to_dispatch", latency_json(s.accept_to_dispatch)},
             {"press_to_action", latency_json(s.press_to_action)}}},
@@ -169,15 +178,27 @@ StatusAnswer read_status(const nlohmann::json& d) {
       sources.dhcp = text(*src, "dhcp", "sources");
       if (field(*src, "nflog", "sources").is_number()) sources.nflog = integer<int>(*src, "nflog", "sources");
       s.sources = sources;
+      if (src->contains("ntp")) {
+        StatusAnswer::ButtonLife life;
+        if (field(*src, "ntp", "sources").is_number()) life.ntp_port = integer<int>(*src, "ntp", "sources");
+        const json& tls = field(*src, "tls", "sources");
+        if (!tls.is_boolean()) malformed("sources: \"tls\" is not a boolean");
+        life.tls = tls.get<bool>();
+        life.ntp_answered = integer<unsigned long long>(counters, "ntp_answered", "counters");
+        life.tls_handshakes = integer<unsigned long long>(counters, "tls_handshakes", "counters");
+        life.tls_alerts = integer<unsigned long long>(counters, "tls_alerts", "counters");
+        life.tls_failed = integer<unsigned long long>(counters, "tls_failed", "counters");
+        s.life = life;
+      }
     }
     if (const auto l = d.find("latency"); l != d.end()) {
       auto figure = [&](const char* key) {
         const json& f = field(*l, key, "latency");
         StatusAnswer::Latency out;
         out.count = integer<unsigned long long>(f, "count", key);
-        out.p50_us = duration_us(f, "p50_us", key);
-        out.p99_us = duration_us(f, "p99_us", key);
-        out.max_us = duration_us(f, "max_us", key);
+        out.p50_us = duration(f, "p50_us", key, "microseconds");
+        out.p99_us = duration(f, "p99_us", key, "microseconds");
+        out.max_us = duration(f, "max_us", key, "microseconds");
         return out;
       };
       s.latency = std::pair{figure("accept_to_dispatch"), figure("press_to_action")};
@@ -189,6 +210,7 @@ StatusAnswer read_status(const nlohmann::json& d) {
       const json& last = field(b, "last_press", "a button");
       if (!last.is_null()) button.last_press = StatusAnswer::Press{text(last, "time", "a last press"),
                                                                    text(last, "ip", "a last press")};
+      if (b.contains("last_press_span_ms")) button.last_press_span_ms = duration(b, "last_press_span_ms", "a button", "milliseconds");
       if (b.contains("press_sources")) {
         for (const auto& src : array(b, "press_sources", "a button")) {
           if (!src.is_string()) malformed("a button: a press source is not a string");

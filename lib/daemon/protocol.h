@@ -59,7 +59,8 @@ struct Status {
   struct Counters {
     uint64_t connections = 0, busy = 0, open_connections = 0, sightings = 0, presses = 0, unknown = 0,
              actions_ok = 0, actions_failed = 0, actions_running = 0, dhcp_events = 0, bad_datagrams = 0,
-             nflog_packets = 0, nflog_malformed = 0;
+             nflog_packets = 0, nflog_malformed = 0, ntp_answered = 0, ntp_ignored = 0, tls_handshakes = 0,
+             tls_alerts = 0, tls_failed = 0, tls_capped = 0;
   };
   struct Button {
     std::string name;
@@ -67,6 +68,9 @@ struct Status {
     std::optional<Sighting> last_press;
     /// The latest press's sources, first first; nullopt (left out) for a button not seen yet.
     std::optional<std::vector<std::string>> press_sources;
+    /// The latest press's span, from its first sighting to its last: how long the button
+    /// was awake, as far as this host saw. Left out with press_sources.
+    std::optional<double> last_press_span_ms;
   };
   struct Unknown {
     std::string ip;
@@ -86,6 +90,8 @@ struct Status {
   std::string event_socket;   ///< sources.dhcp
   std::optional<int> nflog;   ///< sources.nflog: the group, or false when the source is off
   uint64_t nflog_lost = 0;
+  std::optional<int> ntp;     ///< sources.ntp: the NTP responder's port, or false when it is off
+  bool tls = false;           ///< sources.tls: the TLS endpoint is on
   LatencyFigure accept_to_dispatch, press_to_action;
   std::optional<Mqtt> mqtt;  ///< null: no MQTT configured
   std::vector<Button> buttons;
@@ -115,6 +121,7 @@ struct StatusAnswer {
     unsigned long long presses = 0;
     std::optional<Press> last_press;
     std::vector<std::string> press_sources;  ///< the sources that saw the last press, first first
+    std::optional<double> last_press_span_ms;  ///< nullopt: not seen, or a daemon too old to say
   };
   struct Unknown {
     std::string ip;
@@ -128,6 +135,14 @@ struct StatusAnswer {
   unsigned long long connections = 0, presses = 0;
   std::optional<Mqtt> mqtt;        ///< nullopt: no MQTT configured
   std::optional<Sources> sources;  ///< nullopt: a daemon too old to say
+  /// Button life (NTP answers; TLS handshakes completed, refused by the client, failed);
+  /// nullopt: a daemon too old to say.
+  struct ButtonLife {
+    std::optional<int> ntp_port;
+    bool tls = false;
+    unsigned long long ntp_answered = 0, tls_handshakes = 0, tls_alerts = 0, tls_failed = 0;
+  };
+  std::optional<ButtonLife> life;
   /// Per connection and per press; nullopt: a daemon too old to say.
   std::optional<std::pair<Latency, Latency>> latency;
   std::vector<Button> buttons;

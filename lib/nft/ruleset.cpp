@@ -49,6 +49,11 @@ Ruleset build(const config::Config& config) {
     r.redirect_port = net.listen_port;
     pre.rules.push_back(r);
   }
+  if (net.ntp) {
+    Rule r = port_rule(iif, Proto::udp, 123, Verdict::redirect, "buttons asking for the time reach the NTP responder");
+    r.redirect_port = net.ntp_port;
+    pre.rules.push_back(r);
+  }
   if (net.force_dns) {
     for (const auto proto : {Proto::udp, Proto::tcp}) {
       Rule r = port_rule(iif, proto, 53, Verdict::redirect,
@@ -81,6 +86,7 @@ Ruleset build(const config::Config& config) {
   input.rules.push_back(port_rule(iif, Proto::udp, 53, Verdict::accept, "DNS"));
   input.rules.push_back(port_rule(iif, Proto::tcp, 53, Verdict::accept, ""));
   input.rules.push_back(port_rule(iif, Proto::tcp, net.listen_port, Verdict::accept, "the listener"));
+  if (net.ntp) input.rules.push_back(port_rule(iif, Proto::udp, net.ntp_port, Verdict::accept, "the NTP responder"));
   if (net.isolate) add_rejects(iif, input.rules, "to this host");
   rs.chains.push_back(input);
 

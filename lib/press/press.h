@@ -1,6 +1,6 @@
 #pragma once
 // Sightings and presses. Every press source (a connection to the listener, a dnsmasq lease
-// event, a logged DNS query) turns what it saw into a Sighting; the Tracker turns sightings
+// event, a logged DHCP request or DNS query) turns what it saw into a Sighting; the Tracker turns sightings
 // into presses: one press, one event. Pure: time is passed in, so tests use a fake clock.
 
 #include <chrono>

@@ -68,17 +68,18 @@ namespace {
 // An answer as the daemon writes it (status_json(), filled in by daemon.cpp).
 const char* const kStatus = R"({"buttons":[
   {"last_press":{"ip":"10.77.0.201","mac":"ac:63:be:00:00:01","source":"connect","time":"2026-12-01T10:00:00Z"},
-   "name":"bedroom","press_sources":["dhcp","connect"],"presses":3,"sightings":9},
+   "name":"bedroom","press_sources":["dhcp","connect"],"presses":3,"sightings":9,"last_press_span_ms":812.5},
   {"last_press":null,"name":"hall","presses":0,"sightings":0}],
  "config":"/etc/dashctl/dashctl.toml",
  "counters":{"actions_failed":0,"actions_ok":3,"actions_running":0,"bad_datagrams":0,"busy":0,"connections":1,
-   "dhcp_events":2,"nflog_malformed":0,"nflog_packets":0,"open_connections":0,"presses":3,"sightings":9,"unknown":1},
+   "dhcp_events":2,"nflog_malformed":0,"nflog_packets":0,"open_connections":0,"presses":3,"sightings":9,"unknown":1,
+   "ntp_answered":3,"ntp_ignored":1,"tls_handshakes":2,"tls_alerts":4,"tls_failed":0,"tls_capped":0},
  "latency":{"accept_to_dispatch":{"count":12,"max_us":1840.2,"p50_us":6.3,"p99_us":49},
    "press_to_action":{"count":0,"max_us":0.0,"p50_us":0.0,"p99_us":0.0}},
  "listen":"10.77.0.1:8443",
  "mqtt":{"connected":true,"dropped":0,"published":4,"queued":1},
  "pid":4242,
- "sources":{"connect":true,"dhcp":"/run/dashctl/events.sock","nflog":3,"nflog_lost":0},
+ "sources":{"connect":true,"dhcp":"/run/dashctl/events.sock","nflog":3,"nflog_lost":0,"ntp":1123,"tls":true},
  "started":"2026-12-01T09:00:00Z","uptime_s":3600,"version":"0.1.0",
  "unknown":[{"ip":"10.77.0.99","last":{"ip":"10.77.0.99","mac":null,"source":"connect","time":"2026-12-01T10:01:00Z"},
    "mac":null,"sightings":1}]})";
@@ -197,14 +198,20 @@ Status sample_status() {
   s.counters.presses = 3;
   s.counters.sightings = 9;
   s.counters.unknown = 1;
+  s.counters.ntp_answered = 3;
+  s.counters.ntp_ignored = 1;
+  s.counters.tls_handshakes = 2;
+  s.counters.tls_alerts = 4;
   s.event_socket = "/run/dashctl/events.sock";
   s.nflog = 3;
+  s.ntp = 1123;
+  s.tls = true;
   s.accept_to_dispatch = {12, 6.3, 49, 1840.2};
   s.mqtt = Status::Mqtt{true, 4, 1, 0};
   s.buttons.push_back({"bedroom", 3, 9,
                        Status::Sighting{"connect", "10.77.0.201", "ac:63:be:00:00:01", "2026-12-01T10:00:00Z"},
-                       std::vector<std::string>{"dhcp", "connect"}});
-  s.buttons.push_back({"hall", 0, 0, std::nullopt, std::nullopt});
+                       std::vector<std::string>{"dhcp", "connect"}, 812.5});
+  s.buttons.push_back({"hall", 0, 0, std::nullopt, std::nullopt, std::nullopt});
   s.unknown.push_back({"10.77.0.99", std::nullopt, 1,
                        Status::Sighting{"connect", "10.77.0.99", std::nullopt, "2026-12-01T10:01:00Z"}});
   return s;
@@ -212,7 +219,7 @@ Status sample_status() {
 
 }  // namespace
 
-TEST_CASE("status_json writes the answer as the daemon always has") {
+TEST_CASE("status_json writes the answer as documented") {
   CHECK(status_json(sample_status()) == nlohmann::json::parse(kStatus));
 }
 
@@ -250,7 +257,15 @@ TEST_CASE("status_json and read_status agree") {
       CHECK(back.buttons[i].last_press->ip == s.buttons[i].last_press->ip);
     }
     CHECK(back.buttons[i].press_sources == s.buttons[i].press_sources.value_or(std::vector<std::string>{}));
+    CHECK(back.buttons[i].last_press_span_ms == s.buttons[i].last_press_span_ms);
   }
+  REQUIRE(back.life);
+  CHECK(back.life->ntp_port == 1123);
+  CHECK(back.life->tls);
+  CHECK(back.life->ntp_answered == 3);
+  CHECK(back.life->tls_handshakes == 2);
+  CHECK(back.life->tls_alerts == 4);
+  CHECK(back.life->tls_failed == 0);
   REQUIRE(back.unknown.size() == 1);
   CHECK(back.unknown[0].ip == s.unknown[0].ip);
   CHECK(back.unknown[0].mac == s.unknown[0].mac);
@@ -260,11 +275,17 @@ TEST_CASE("status_json and read_status agree") {
   // No MQTT and NFLOG off are written as the reader expects them.
   s.mqtt.reset();
   s.nflog.reset();
+  s.ntp.reset();
+  s.tls = false;
   const auto j = status_json(s);
   CHECK(j["mqtt"].is_null());
   CHECK(j["sources"]["nflog"] == false);
+  CHECK(j["sources"]["ntp"] == false);
   const auto off = read_status(j);
   CHECK_FALSE(off.mqtt);
   REQUIRE(off.sources);
   CHECK_FALSE(off.sources->nflog);
+  REQUIRE(off.life);
+  CHECK_FALSE(off.life->ntp_port);
+  CHECK_FALSE(off.life->tls);
 }

@@ -1,0 +1,158 @@
+#include "daemon/tls_endpoint.h"
+
+#include <array>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include "util/error.h"
+
+namespace dashctl::daemon {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using util::Error;
+using util::Exit;
+
+struct TlsEndpoint::Impl {
+  explicit Impl(ssl::context c) : context(std::move(c)) {}
+  ssl::context context;
+};
+
+/// One connection: the handshake, then what the client sends, each under a deadline.
+struct TlsEndpoint::Session : std::enable_shared_from_this<Session> {
+  Session(TlsEndpoint& e, tcp::socket s, util::Ipv4 p)
+      : endpoint(e), stream(std::move(s), e.impl_->context), deadline(e.io_), peer(p) {}
+
+  void start() {
+    auto self = shared_from_this();
+    arm(endpoint.limits_.timeout);
+    stream.async_handshake(ssl::stream_base::server, [self](boost::system::error_code ec) { self->handshaken(ec); });
+  }
+
+  void arm(std::chrono::milliseconds after) {
+    deadline.expires_after(after);
+    deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      self->timed_out = true;
+      boost::system::error_code e;
+      self->stream.lowest_layer().close(e);
+    });
+  }
+
+  void handshaken(boost::system::error_code ec) {
+    if (ec) {
+      // An alert from the client arrives as an SSL error whose reason is the alert's number
+      // plus SSL_AD_REASON_OFFSET; a client that closes without one, as end of file.
+      const bool alert = ec.category() == asio::error::get_ssl_category() &&
+                         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) >= SSL_AD_REASON_OFFSET;
+      const bool closed = ec == asio::error::eof || ec == ssl::error::stream_truncated ||
+                          ec == asio::error::connection_reset;
+      if (!timed_out && (alert || closed)) {
+        ++endpoint.counters_.alerts;
+        spdlog::debug("tls {}: the client ended the handshake: {}", peer.str(), ec.message());
+      } else {
+        ++endpoint.counters_.failed;
+        spdlog::debug("tls {}: handshake failed: {}", peer.str(), timed_out ? "timed out" : ec.message());
+      }
+      return finish();
+    }
+    ++endpoint.counters_.handshakes;
+    spdlog::debug("tls {}: handshake completed ({}, {})", peer.str(), SSL_get_version(stream.native_handle()),
+                  SSL_get_cipher_name(stream.native_handle()));
+    deadline.cancel();
+    arm(endpoint.limits_.linger);
+    read();
+  }
+
+  void read() {
+    stream.async_read_some(asio::buffer(buf), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+      self->received += n;
+      if (!ec && self->received < 64 * 1024) return self->read();
+      spdlog::debug("tls {}: {} bytes after the handshake", self->peer.str(), self->received);
+      self->finish();
+    });
+  }
+
+  void finish() {
+    deadline.cancel();
+    boost::system::error_code e;
+    stream.lowest_layer().close(e);
+    --endpoint.running_;
+  }
+
+  TlsEndpoint& endpoint;
+  ssl::stream<tcp::socket> stream;
+  asio::steady_timer deadline;
+  util::Ipv4 peer;
+  std::array<char, 2048> buf{};
+  size_t received = 0;
+  bool timed_out = false;
+};
+
+TlsEndpoint::TlsEndpoint(asio::io_context& io, const std::string& key_file, const std::string& cert_file,
+                         Limits limits)
+    : io_(io), limits_(limits) {
+  try {
+    ssl::context c(ssl::context::tls_server);
+    SSL_CTX* ctx = c.native_handle();
+    // Old embedded stacks: TLS 1.0 and RSA key exchange must be on offer, which OpenSSL 3
+    // allows only at security level 0. Nothing secret crosses this endpoint.
+    SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    if (SSL_CTX_set_cipher_list(ctx, "ALL:!aNULL:!eNULL:@SECLEVEL=0") != 1)
+      throw Error(Exit::software, "the TLS endpoint's ciphers were refused");
+    SSL_CTX_set_dh_auto(ctx, 1);
+    // No sessions to resume: nothing grows with the connections served.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    c.use_certificate_chain_file(cert_file);
+    c.use_private_key_file(key_file, ssl::context::pem);
+    impl_ = std::make_unique<Impl>(std::move(c));
+  } catch (const boost::system::system_error& e) {
+    throw Error(Exit::data, "the TLS key " + key_file + " or certificate " + cert_file + ": " + e.code().message(),
+                "remove both: the daemon makes new ones when it starts");
+  }
+}
+
+TlsEndpoint::~TlsEndpoint() = default;
+
+bool TlsEndpoint::allow(util::Ipv4 peer) {
+  if (running_ >= limits_.max_handshakes) return false;
+  const auto now = std::chrono::steady_clock::now();
+  auto& times = recent_[peer];
+  while (!times.empty() && now - times.front() >= limits_.window) times.pop_front();
+  if (times.size() >= limits_.per_window) return false;
+  times.push_back(now);
+  // Bounded: addresses whose window has passed are forgotten once there are many.
+  if (recent_.size() > 4096) {
+    std::erase_if(recent_, [&](const auto& kv) { return kv.second.empty() || now - kv.second.back() >= limits_.window; });
+  }
+  return true;
+}
+
+bool TlsEndpoint::take(util::Fd& fd, util::Ipv4 peer) {
+  if (!allow(peer)) {
+    ++counters_.capped;
+    return false;
+  }
+  boost::system::error_code ec;
+  tcp::socket socket(io_);
+  socket.assign(tcp::v4(), fd.get(), ec);
+  if (ec) {
+    spdlog::warn("tls: taking a connection: {}", ec.message());
+    return false;
+  }
+  fd.release();
+  ++running_;
+  std::make_shared<Session>(*this, std::move(socket), peer)->start();
+  return true;
+}
+
+}  // namespace dashctl::daemon

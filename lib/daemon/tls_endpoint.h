@@ -1,0 +1,69 @@
+#pragma once
+// The buttons' TLS endpoint: for a connection from a known button the listener hands the
+// socket here, and a TLS server handshake is completed with dashctl's own key and
+// self-signed certificate (tls/identity.h), so that the button ends its attempt at once
+// instead of retrying for half a minute. TLS 1.0 to 1.3, with or without SNI, RSA key
+// exchange included. After the handshake (or the client's alert or close) what the client
+// sends is read for a short bounded time, its size logged at debug level, and the
+// connection closed. Unknown devices never get here.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "util/net.h"
+#include "util/posix.h"
+
+namespace dashctl::daemon {
+
+class TlsEndpoint {
+ public:
+  struct Limits {
+    size_t max_handshakes = 16;                ///< at once; beyond it a connection is read and closed
+    unsigned per_window = 6;                   ///< handshakes per address within `window`
+    std::chrono::milliseconds window{10'000};  ///< the per-address cap's window
+    std::chrono::milliseconds timeout{2000};   ///< for the handshake
+    std::chrono::milliseconds linger{1000};    ///< reading what follows the handshake
+  };
+  struct Counters {
+    uint64_t handshakes = 0;  ///< completed
+    uint64_t alerts = 0;      ///< the client refused the handshake: an alert, or it closed
+    uint64_t failed = 0;      ///< timed out, or not TLS a server can answer
+    uint64_t capped = 0;      ///< not attempted: the caps were reached
+  };
+
+  /// Reads the key and certificate (PEM files). Throws util::Error (Exit::data) when they
+  /// cannot be used.
+  TlsEndpoint(boost::asio::io_context& io, const std::string& key_file, const std::string& cert_file, Limits limits);
+  ~TlsEndpoint();
+  TlsEndpoint(const TlsEndpoint&) = delete;
+  TlsEndpoint& operator=(const TlsEndpoint&) = delete;
+
+  /// Takes a connection from `peer` (a known button) and serves the handshake on the loop.
+  /// Returns false, and leaves `fd` with the caller, when a cap is reached.
+  bool take(util::Fd& fd, util::Ipv4 peer);
+
+  void set_limits(Limits limits) { limits_ = limits; }
+  const Counters& counters() const { return counters_; }
+  size_t running() const { return running_; }
+
+ private:
+  struct Impl;
+  struct Session;
+  bool allow(util::Ipv4 peer);
+
+  boost::asio::io_context& io_;
+  std::unique_ptr<Impl> impl_;
+  Limits limits_;
+  Counters counters_;
+  size_t running_ = 0;
+  std::map<util::Ipv4, std::deque<std::chrono::steady_clock::time_point>> recent_;
+};
+
+}  // namespace dashctl::daemon
