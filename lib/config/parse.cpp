@@ -450,8 +450,7 @@ void parse_inline_button(Ctx& ctx, const toml::node& n, size_t index, Config& ou
   if (const auto* v = f.string("name")) {
     b.where = ctx.at(v->source());
     if (!util::is_button_name(v->get())) {
-      ctx.error(*v, "button name '" + v->get() +
-                        "' is not valid: 1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
+      ctx.error(*v, "button name '" + v->get() + "' is not valid: " + util::button_name_rule());
     }
     b.name = v->get();
   } else {
