@@ -21,7 +21,7 @@ struct Ctx {
   const std::string& file;
   std::vector<Diagnostic>& problems;
 
-  Source at(const toml::source_region& r) const {
+  Origin at(const toml::source_region& r) const {
     // Implicit tables (a [network] that only exists through dotted keys, the root) have
     // no position; point at the top of the file rather than at line 0.
     const int line = r.begin.line ? static_cast<int>(r.begin.line) : 1;
