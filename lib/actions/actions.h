@@ -23,7 +23,7 @@ struct Event {
   std::string button;
   std::optional<util::Mac> mac;
   util::Ipv4 ip;
-  std::string source;  ///< connect, dhcp, dns, test
+  std::string source;  ///< what revealed the press: connect, dhcp, nflog or test
   std::chrono::system_clock::time_point time;
   uint64_t count = 0;  ///< the button's presses since the daemon started
 };

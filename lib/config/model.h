@@ -1,6 +1,6 @@
 #pragma once
 // The typed configuration: what /etc/dashctl/dashctl.toml and buttons.d/*.toml say,
-// with every default filled in and every value validated (see config.h).
+// with every default filled in and every value validated (see parse.h).
 
 #include <chrono>
 #include <cstdint>
