@@ -1,8 +1,6 @@
 // dashctl: the CLI11 app. It only wires the verbs together and turns what they throw into
 // one line on stderr and a sysexits(3) code; the verbs live in verb_*.cpp.
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include "cli.h"
 #include "config/load.h"
 #include "util/error.h"
+#include "util/spawn.h"
 #include "util/text.h"
 
 namespace dashctl::cmd {
@@ -90,18 +89,10 @@ std::string help_of(const CLI::App* app) {
 void exec_man(const std::string& page) {
   if (!isatty(STDOUT_FILENO)) return;
   // `man -w` says whether the page is installed without showing it; it prints the path.
-  posix_spawn_file_actions_t quiet;
-  posix_spawn_file_actions_init(&quiet);
-  posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&quiet, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  const char* where[] = {"man", "-w", page.c_str(), nullptr};
-  pid_t pid;
+  const auto man = util::spawn({"man", "-w", page});  // stdio on /dev/null
+  if (!man) return;
   int status = 0;
-  const int spawned =
-      posix_spawnp(&pid, "man", &quiet, nullptr, const_cast<char**>(where), environ);
-  posix_spawn_file_actions_destroy(&quiet);
-  if (spawned != 0) return;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(man.pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return;
   std::fflush(stdout);

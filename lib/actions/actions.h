@@ -21,7 +21,7 @@ class io_context;
 namespace dashctl::actions {
 
 /// Renders a template with the press's values: {button}, {mac} ("" when unknown), {ip},
-/// {source} (connect, dhcp, nflog or test), {count} (the button's presses since the daemon
+/// {source} (connect, dhcp, nflog, ntp or test), {count} (the button's presses since the daemon
 /// started), {time} (ISO 8601 UTC with milliseconds, e.g. 2026-11-22T03:04:05.123Z).
 std::string render(std::string_view tmpl, const press::Press& p);
 

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,10 +20,10 @@
 #include <utility>
 #include <vector>
 
-#include "util/caps.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/posix.h"
+#include "util/spawn.h"
 
 extern char** environ;
 
@@ -193,36 +192,19 @@ class Run : public std::enable_shared_from_this<Run> {
       read_ends[i].reset(fds[0]);
       write_ends[i].reset(fds[1]);
     }
-    std::vector<char*> args, envp;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    for (const auto& v : env) envp.push_back(const_cast<char*>(v.c_str()));
-    envp.push_back(nullptr);
-
-    util::SpawnAttributes s;
-    ::posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_adddup2(&s.actions, write_ends[0].get(), 1);
-    ::posix_spawn_file_actions_adddup2(&s.actions, write_ends[1].get(), 2);
+    util::SpawnOptions o;
+    o.stdio = {util::SpawnOptions::kNullDevice, write_ends[0].get(), write_ends[1].get()};
+    o.env = env;
+    // As it is, never looked up in $PATH: the config requires an absolute path.
+    o.program = argv[0];
     // The daemon's sockets (Asio opens them without O_CLOEXEC) are none of the program's business.
-    ::posix_spawn_file_actions_addclosefrom_np(&s.actions, 3);
-    // The daemon may block or ignore signals; the program starts with a clean slate. Its
-    // own process group lets the timeout reach whatever it starts as well.
-    sigset_t none, all;
-    ::sigemptyset(&none);
-    ::sigfillset(&all);
-    ::posix_spawnattr_setsigmask(&s.attr, &none);
-    ::posix_spawnattr_setsigdefault(&s.attr, &all);
-    ::posix_spawnattr_setpgroup(&s.attr, 0);
-    ::posix_spawnattr_setflags(&s.attr,
-                               POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    o.close_other_fds = true;
     // A daemon given CAP_NET_ADMIN for the nflog source keeps it from the programs it runs.
-    util::keep_capabilities_from_children();
-    // posix_spawn, not posix_spawnp: argv[0] is an absolute path, and glibc reports the
-    // exec's errno (ENOENT, EACCES) here, reaping the failed child itself.
-    pid_t pid = -1;
-    if (const int err = ::posix_spawn(&pid, args[0], &s.actions, &s.attr, args.data(), envp.data()))
-      return "cannot run " + argv[0] + ": " + util::errno_text(err);
-    pid_ = pid;
+    o.no_capabilities = true;
+    // Its own process group (spawn's default) lets the timeout reach whatever it starts as well.
+    const auto started = util::spawn(argv, o);
+    if (!started) return "cannot run " + argv[0] + ": " + util::errno_text(started.error);
+    pid_ = started.pid;
     for (size_t i = 0; i < 2; ++i) pipes_[i].assign(read_ends[i].release());
     if (const int fd = open_pidfd(pid_); fd >= 0) pidfd_.assign(fd);
     return std::nullopt;

@@ -87,8 +87,8 @@ void load_buttons_dir(const std::string& dir, Config& config, std::vector<Diagno
     const std::string file = dir + "/" + n;
     const std::string name = n.substr(0, n.size() - 5);
     if (!util::is_button_name(name)) {
-      problems.push_back({{file, 1, 1}, "'" + name + "' is not a valid button name (1 to 32 of "
-                                        "a-z, 0-9, '_' and '-'); rename the file"});
+      problems.push_back({{file, 1, 1}, "'" + name + "' is not a valid button name (" +
+                                            util::button_name_rule() + "); rename the file"});
       continue;
     }
     const auto text = util::read_file(file);

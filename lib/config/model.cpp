@@ -5,7 +5,7 @@
 
 namespace dashctl::config {
 
-std::string Source::str() const {
+std::string Origin::str() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The typed configuration: what /etc/dashctl/dashctl.toml and buttons.d/*.toml say,
-// with every default filled in and every value validated (see config.h).
+// with every default filled in and every value validated (see parse.h).
 
 #include <chrono>
 #include <cstdint>
@@ -17,7 +17,7 @@ namespace dashctl::config {
 using namespace std::chrono_literals;
 
 /// Where something was written: for messages in the form file:line:col.
-struct Source {
+struct Origin {
   std::string file;
   int line = 0;
   int column = 0;
@@ -26,7 +26,7 @@ struct Source {
 
 /// One problem found in the config.
 struct Diagnostic {
-  Source where;
+  Origin where;
   std::string message;
   std::string str() const;  ///< "file:line:col: message"
 };
@@ -63,9 +63,9 @@ struct Button {
   std::chrono::milliseconds window = 10s;
   std::vector<Action> on_press;
 
-  Source where;           ///< the button's definition
-  Source mac_where;       ///< its mac key, for "already used" messages
-  Source ip_where;        ///< its ip key
+  Origin where;           ///< the button's definition
+  Origin mac_where;       ///< its mac key, for "already used" messages
+  Origin ip_where;        ///< its ip key
   bool own_file = false;  ///< true: buttons.d/<name>.toml, which dashctl may rewrite
 };
 

@@ -21,7 +21,7 @@ struct Ctx {
   const std::string& file;
   std::vector<Diagnostic>& problems;
 
-  Source at(const toml::source_region& r) const {
+  Origin at(const toml::source_region& r) const {
     // Implicit tables (a [network] that only exists through dotted keys, the root) have
     // no position; point at the top of the file rather than at line 0.
     const int line = r.begin.line ? static_cast<int>(r.begin.line) : 1;
@@ -450,8 +450,7 @@ void parse_inline_button(Ctx& ctx, const toml::node& n, size_t index, Config& ou
   if (const auto* v = f.string("name")) {
     b.where = ctx.at(v->source());
     if (!util::is_button_name(v->get())) {
-      ctx.error(*v, "button name '" + v->get() +
-                        "' is not valid: 1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
+      ctx.error(*v, "button name '" + v->get() + "' is not valid: " + util::button_name_rule());
     }
     b.name = v->get();
   } else {

@@ -129,7 +129,7 @@ std::string vet_button(const std::string& config_path, const Button& b, const st
   const std::string file = button_file_for(config_path, b.name);
   if (!util::is_button_name(b.name))
     throw Error(Exit::data, verb + ": '" + b.name + "' is not a valid button name",
-                "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
+                util::button_name_rule());
   auto checked = check(config_path);
   if (!checked.problems.empty()) refuse(std::move(checked.problems));
   if (const auto* other = checked.config.find_button(b.name))
@@ -183,7 +183,7 @@ void remove_button(const std::string& config_path, const std::string& name) {
 void rename_button(const std::string& config_path, const std::string& from, const std::string& to) {
   if (!util::is_button_name(to))
     throw Error(Exit::data, "'" + to + "' is not a valid button name",
-                "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
+                util::button_name_rule());
   util::DirLock lock(util::dirname_of(config_path));
   const auto checked = check(config_path);
   const auto* b = checked.config.find_button(from);

@@ -1,8 +1,6 @@
 #include "dnsmasq/control.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +15,7 @@
 #include "dnsmasq/run.h"
 #include "util/error.h"
 #include "util/fs.h"
-
-extern char** environ;
+#include "util/spawn.h"
 
 namespace dashctl::dnsmasq {
 namespace {
@@ -135,29 +132,13 @@ std::string program_of(pid_t pid) {
 /// Starts `program` with `argv` in a session of its own, detached from ours: stdio on
 /// /dev/null, working directory /. dnsmasq then daemonizes itself.
 pid_t start_detached(const std::string& program, const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawnattr_init(&attr);
-  for (int fd = 0; fd <= 2; ++fd)
-    ::posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
-  ::posix_spawn_file_actions_addchdir_np(&actions, "/");
-  sigset_t none, all;
-  ::sigemptyset(&none);
-  ::sigfillset(&all);
-  ::posix_spawnattr_setsigmask(&attr, &none);
-  ::posix_spawnattr_setsigdefault(&attr, &all);
-  ::posix_spawnattr_setflags(&attr,
-                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  const int err = ::posix_spawn(&pid, program.c_str(), &actions, &attr, args.data(), environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::posix_spawnattr_destroy(&attr);
-  if (err != 0) util::throw_system("starting " + program, err, Exit::unavailable);
-  return pid;
+  util::SpawnOptions o;
+  o.program = program;
+  o.directory = "/";
+  o.new_session = true;
+  const auto child = util::spawn(argv, o);
+  if (!child) util::throw_system("starting " + program, child.error, Exit::unavailable);
+  return child.pid;
 }
 
 void run_checked(const std::vector<std::string>& argv);

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,8 +13,7 @@
 
 #include "util/error.h"
 #include "util/posix.h"
-
-extern char** environ;
+#include "util/spawn.h"
 
 namespace dashctl::dnsmasq {
 namespace {
@@ -81,27 +79,12 @@ RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds ti
   // Non-blocking on our side only: the child's stderr must stay an ordinary blocking fd.
   ::fcntl(read_end.get(), F_SETFL, ::fcntl(read_end.get(), F_GETFL) | O_NONBLOCK);
 
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-
-  util::SpawnAttributes s;
-  ::posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_addopen(&s.actions, 1, "/dev/null", O_WRONLY, 0);
-  ::posix_spawn_file_actions_adddup2(&s.actions, write_end.get(), 2);
-  // The caller may block or ignore signals (a daemon with a signalfd); the child starts
-  // with a clean slate. Its own process group lets a timeout kill what it started too.
-  sigset_t none, all;
-  ::sigemptyset(&none);
-  ::sigfillset(&all);
-  ::posix_spawnattr_setsigmask(&s.attr, &none);
-  ::posix_spawnattr_setsigdefault(&s.attr, &all);
-  ::posix_spawnattr_setpgroup(&s.attr, 0);
-  ::posix_spawnattr_setflags(
-      &s.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  pid_t pid = -1;
-  if (const int err = ::posix_spawnp(&pid, args[0], &s.actions, &s.attr, args.data(), environ))
-    util::throw_system("running " + argv[0], err, Exit::unavailable);
+  util::SpawnOptions o;
+  o.stdio = {util::SpawnOptions::kNullDevice, util::SpawnOptions::kNullDevice, write_end.get()};
+  // Its own process group (spawn's default) lets a timeout kill what it started too.
+  const auto child = util::spawn(argv, o);
+  if (!child) util::throw_system("running " + argv[0], child.error, Exit::unavailable);
+  const pid_t pid = child.pid;
   write_end.reset();
 
   RunResult result;

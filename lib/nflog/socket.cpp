@@ -104,7 +104,7 @@ Socket::Socket(uint16_t group, uint32_t copy_bytes) : impl_(std::make_unique<Imp
       throw Error(Exit::no_perm, "binding " + g + ": needs CAP_NET_ADMIN (root)");
     if (err == EPERM || err == EBUSY)
       throw Error(Exit::unavailable, "binding " + g + ": another program reads that group",
-                  "is another 'dashctl learn' or 'dashctl run' with the DNS source running?");
+                  "is another 'dashctl learn', or 'dashctl run' with its nflog source, running?");
     util::throw_system("binding " + g, err);
   }
 

@@ -1,8 +1,7 @@
 #pragma once
-// RAII for the C interfaces several libraries use: an owned file descriptor, a deleter for
-// C libraries' free functions, and posix_spawn's attribute objects.
+// RAII for the C interfaces several libraries use: an owned file descriptor and a deleter
+// for C libraries' free functions.
 
-#include <spawn.h>
 #include <unistd.h>
 
 #include <utility>
@@ -43,22 +42,6 @@ template <auto Free>
 struct Deleter {
   template <typename T>
   void operator()(T* p) const { Free(p); }
-};
-
-/// posix_spawn's two attribute objects, initialised and destroyed with the scope.
-struct SpawnAttributes {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnAttributes() {
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawnattr_init(&attr);
-  }
-  ~SpawnAttributes() {
-    ::posix_spawn_file_actions_destroy(&actions);
-    ::posix_spawnattr_destroy(&attr);
-  }
-  SpawnAttributes(const SpawnAttributes&) = delete;
-  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
 };
 
 }  // namespace dashctl::util

@@ -52,6 +52,10 @@ bool is_button_name(std::string_view name) {
                      [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
 }
 
+std::string button_name_rule() {
+  return "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit";
+}
+
 std::vector<std::string> split_words(std::string_view text) {
   std::vector<std::string> out;
   size_t i = 0;

@@ -20,6 +20,10 @@ std::string did_you_mean(std::string_view word, std::span<const std::string> can
 /// True when `name` is a valid button name: [a-z0-9][a-z0-9_-]{0,31}.
 bool is_button_name(std::string_view name);
 
+/// What is_button_name accepts, for messages and hints: "1 to 32 of a-z, 0-9, '_' and '-',
+/// starting with a letter or digit".
+std::string button_name_rule();
+
 /// Splits on runs of white space.
 std::vector<std::string> split_words(std::string_view text);
 

@@ -9,29 +9,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from dashtest import MAIN, ConfigDir, Skip, check, clean_env, run_case  # noqa: E402
+
 DASHCTL = sys.argv[1]
-MAIN = """\
-[network]
-iot_interface = "br-iot"
-listen_address = "10.77.0.1"
-subnet = "10.77.0.0/24"
-lease_range = "10.77.0.200-10.77.0.249"
-
-[mqtt]
-url = "mqtt://localhost:1883"
-"""
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def run(*args, env=None, user=None, timeout=30):
@@ -39,9 +22,7 @@ def run(*args, env=None, user=None, timeout=30):
     cmd = [DASHCTL, *args]
     if user is not None:
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
-    full_env = {k: v for k, v in os.environ.items() if k not in ("DASHCTL_CONFIG", "NO_COLOR")}
-    full_env.update(env or {})
-    p = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(env), timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -57,25 +38,12 @@ def expect(args, code, stderr_has=None, stdout_has=None, **kw):
     return out, err
 
 
-class Workspace:
+class Workspace(ConfigDir):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="dashctl-cli.")
-        self.config = os.path.join(self.dir, "dashctl.toml")
-        self.write("dashctl.toml", MAIN)
-
-    def write(self, name, text, mode=0o644):
-        path = os.path.join(self.dir, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(text)
-        os.chmod(path, mode)
-        return path
+        super().__init__(prefix="dashctl-cli.")
 
     def dashctl(self, *args):
         return ("-c", self.config, *args)
-
-    def close(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---- cases -------------------------------------------------------------------------------
@@ -232,8 +200,7 @@ def case_permission_denied(ws):
     os.chmod(ws.dir, 0o755)
     if os.geteuid() == 0:
         if not shutil.which("setpriv"):
-            print("skipped: setpriv (util-linux) is needed to run as an unprivileged user")
-            sys.exit(77)
+            raise Skip("setpriv (util-linux) is needed to run as an unprivileged user")
         user = 65534  # nobody
     else:
         os.chmod(ws.dir, 0o555)
@@ -413,14 +380,9 @@ def main():
         return 64
     ws = Workspace()
     try:
-        globals()["case_" + sys.argv[2]](ws)
-    except Failure as e:
-        print(f"FAILED: {e}", file=sys.stderr)
-        return 1
+        return run_case(globals()["case_" + sys.argv[2]], ws)
     finally:
         ws.close()
-    print("ok")
-    return 0
 
 
 if __name__ == "__main__":

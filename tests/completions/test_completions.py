@@ -17,8 +17,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from dashtest import MAIN, SKIP, ConfigDir, Failure, Skip, check, clean_env, run_case  # noqa: E402
 
 DASHCTL = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else ""
 SOURCE_DIR = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else ""
@@ -29,30 +31,7 @@ FISH_FILE = os.path.join(COMPLETIONS, "dashctl.fish")
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 TIMEOUT = 60  # seconds, for any one shell or dashctl run
 
-MAIN = """\
-[network]
-iot_interface = "br-iot"
-listen_address = "10.77.0.1"
-subnet = "10.77.0.0/24"
-lease_range = "10.77.0.200-10.77.0.249"
-
-[mqtt]
-url = "mqtt://localhost:1883"
-"""
 BUTTONS = ("hall-light", "kitchen_2")
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def interfaces():
@@ -110,28 +89,18 @@ def command_tree():
     return tree
 
 
-def clean_env(extra=None):
-    env = {k: v for k, v in os.environ.items() if k not in ("DASHCTL_CONFIG", "NO_COLOR")}
-    env.update(extra or {})
-    return env
-
-
 # ---- a workspace: a config with two buttons, dashctl on PATH, a HOME of its own ----------------
 
-class Workspace:
+class Workspace(ConfigDir):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="dashctl-completions.")
+        super().__init__(prefix="dashctl-completions.")
         self.home = os.path.join(self.dir, "home")
         self.bin = os.path.join(self.dir, "bin")
         os.makedirs(self.home)
         os.makedirs(self.bin)
         os.symlink(DASHCTL, os.path.join(self.bin, "dashctl"))
-        self.config = os.path.join(self.dir, "dashctl.toml")
-        with open(self.config, "w") as f:
-            f.write(MAIN)
         # Files for --config to complete: the config, another file, a directory.
-        with open(os.path.join(self.dir, "dashctl-other.toml"), "w") as f:
-            f.write(MAIN)
+        self.write("dashctl-other.toml", MAIN)
         self.env = clean_env({
             "HOME": self.home, "PATH": self.bin + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
             "XDG_CONFIG_HOME": os.path.join(self.home, ".config"),
@@ -144,9 +113,6 @@ class Workspace:
                                 f"ac:63:be:00:00:0{BUTTONS.index(name) + 1}"],
                                capture_output=True, text=True, timeout=TIMEOUT, env=self.env)
             check(p.returncode == 0, f"button add {name} -> {p.returncode}: {p.stderr}")
-
-    def close(self):
-        shutil.rmtree(self.dir)
 
 
 def need(shell):
@@ -536,20 +502,12 @@ def main():
     case = sys.argv[3]
     if case in SHELLS and shutil.which(case) is None:
         print(f"skipped: {case} is not installed (scripts/bootstrap installs it)")
-        return 77
+        return SKIP
     ws = Workspace()
     try:
-        globals()["case_" + case](ws)
-    except Failure as e:
-        print(f"FAILED: {e}", file=sys.stderr)
-        return 1
-    except Skip as e:
-        print(f"skipped: {e}")
-        return 77
+        return run_case(globals()["case_" + case], ws)
     finally:
         ws.close()
-    print("ok")
-    return 0
 
 
 if __name__ == "__main__":

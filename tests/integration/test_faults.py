@@ -13,11 +13,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labfixture import Dashctl, Lab, check, run_case  # noqa: E402
+from labfixture import ENDPOINT, NOBODY, Dashctl, Lab, check, ok, run_case  # noqa: E402
 from test_learn import LEARN_TABLE, has_table, start_learn  # noqa: E402
-from test_run import NOBODY, Daemon, Subscriber, ok, prepare  # noqa: E402
-
-ENDPOINT = "dash-button-na-aws-opf.amazon.com"
+from test_run import Daemon, Subscriber, prepare  # noqa: E402
+from dashtest import write  # noqa: E402
 TEMP = re.compile(r"^\.(.+)\.[A-Za-z0-9]{6}$")  # util::write_file_atomic's temporary files
 
 
@@ -70,8 +69,7 @@ def case_kill_button_add(repo):
     tmp = tempfile.mkdtemp(prefix="dashctl-faults-")
     try:
         config = os.path.join(tmp, "dashctl.toml")
-        with open(config, "w") as f:
-            f.write(ADD_CONFIG)
+        write(config, ADD_CONFIG)
         bdir = os.path.join(tmp, "buttons.d")
         os.makedirs(bdir)
         final = os.path.join(bdir, "k.toml")
@@ -367,12 +365,12 @@ def case_broker_outage_bound(repo):
         text = open(d.config).read()
         text = text.replace("[mqtt]\n", f"[mqtt]\nqueue_limit = {QUEUE_LIMIT}\n", 1)
         text = text.replace("[dnsmasq]\n", "[dnsmasq]\ndhcp_script = false\n", 1)
-        open(d.config, "w").write(text)
+        write(d.config, text)
         for b in names:
             i = b[3:]
-            with open(os.path.join(d.dir, "buttons.d", f"{b}.toml"), "w") as f:
-                f.write(f'mac = "{lab.env[f"MAC_BTN{i}"]}"\nip = "10.77.0.20{i}"\nwindow = "1s"\n'
-                        'on_press = [{ mqtt = { topic = "home/{button}/toggle", payload = "TOGGLE {count}" } }]\n')
+            write(os.path.join(d.dir, "buttons.d", f"{b}.toml"),
+                  f'mac = "{lab.env[f"MAC_BTN{i}"]}"\nip = "10.77.0.20{i}"\nwindow = "1s"\n'
+                  'on_press = [{ mqtt = { topic = "home/{button}/toggle", payload = "TOGGLE {count}" } }]\n')
         ok(d("setup"), "setup")
         daemon = Daemon(d)
         subs = [Subscriber(lab, "#")]
@@ -465,7 +463,7 @@ def case_broker_outage_bound(repo):
 def set_reload(d, value):
     text = open(d.config).read()
     text = re.sub(r"^reload = .*$", lambda _: f"reload = {value}", text, count=1, flags=re.M)
-    open(d.config, "w").write(text)
+    write(d.config, text)
 
 
 NOT_RELOADED = "dnsmasq has not re-read its files since dashctl changed them"

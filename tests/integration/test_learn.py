@@ -9,15 +9,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labfixture import Dashctl, Lab, check, run_case  # noqa: E402
+from labfixture import NOBODY, Dashctl, Lab, check, ok, run_case  # noqa: E402
 
-NOBODY = 65534
 LEARN_TABLE = "dashctl-learn"
-
-
-def ok(p, what):
-    check(p.returncode == 0, f"{what} exited {p.returncode}:\n{p.stdout}{p.stderr}")
-    return p.stdout
 
 
 def has_table(lab, name):

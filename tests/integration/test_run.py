@@ -10,14 +10,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labfixture import Dashctl, Lab, check, run_case  # noqa: E402
-
-NOBODY = 65534
-
-
-def ok(p, what):
-    check(p.returncode == 0, f"{what} exited {p.returncode}:\n{p.stdout}{p.stderr}")
-    return p.stdout
+from labfixture import NOBODY, Dashctl, Lab, check, ok, run_case  # noqa: E402
+from dashtest import write  # noqa: E402
 
 
 class Subscriber:
@@ -101,8 +95,7 @@ def prepare(lab, buttons=("btn1",), extra=""):
     os.makedirs(buttons_dir, exist_ok=True)
     for b in buttons:
         i = b[3:]
-        with open(os.path.join(buttons_dir, f"{b}.toml"), "w") as f:
-            f.write(f"""mac = "{lab.env[f'MAC_BTN{i}']}"
+        write(os.path.join(buttons_dir, f"{b}.toml"), f"""mac = "{lab.env[f'MAC_BTN{i}']}"
 ip = "10.77.0.20{i}"
 on_press = [
   {{ mqtt = {{ topic = "home/{{button}}/toggle", payload = "TOGGLE" }} }},
@@ -225,7 +218,7 @@ def case_sighup(repo):
         lab.press("btn1", "--attempts", "1")
         check(sub.wait("home/btn1/toggle") == ["TOGGLE"], "the old config stopped serving")
         # A good change is taken: btn2 removed.
-        open(d.config, "w").write(good)
+        write(d.config, good)
         ok(d("button", "remove", "btn2"), "button remove")
         daemon.p.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 5
@@ -426,7 +419,7 @@ def case_sigterm_waits(repo):
         d, exec_log = prepare(lab)
         path = os.path.join(d.dir, "buttons.d", "btn1.toml")
         text = open(path).read().replace('"echo {button}', '"sleep 1.5; echo {button}')
-        open(path, "w").write(text)
+        write(path, text)
         daemon = Daemon(d)
         lab.press("btn1", "--attempts", "1")
         time.sleep(0.2)
@@ -538,8 +531,7 @@ def case_nflog_source(repo):
             text = f.read()
         text = text.replace("on_press = [", f'on_press = [\n  {{ exec = ["/bin/sh", "-c", '
                                            f'"grep -E ^Cap /proc/self/status >> {caps_log}"] }},', 1)
-        with open(os.path.join(d.dir, "buttons.d", "btn1.toml"), "w") as f:
-            f.write(text)
+        write(os.path.join(d.dir, "buttons.d", "btn1.toml"), text)
         sub = Subscriber(lab)
         daemon = Daemon(d, net_admin=True)
         check("nflog source on: NFLOG group 2716" in daemon.text(), daemon.text())

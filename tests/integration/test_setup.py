@@ -9,14 +9,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labfixture import Dashctl, Lab, check, run_case  # noqa: E402
-
-ENDPOINT = "dash-button-na-aws-opf.amazon.com"
-
-
-def ok(p, what):
-    check(p.returncode == 0, f"{what} exited {p.returncode}:\n{p.stdout}{p.stderr}")
-    return p.stdout
+from labfixture import ENDPOINT, Dashctl, Lab, check, ok, run_case  # noqa: E402
 
 
 def table(lab):

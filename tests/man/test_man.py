@@ -15,20 +15,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from dashtest import Failure, Skip, check, clean_env, run_case  # noqa: E402
+
 ARGS = None
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def pages():
@@ -131,10 +121,7 @@ def run(cmd, env=None, timeout=30, **kw):
 
 
 def base_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DASHCTL_CONFIG", "NO_COLOR", "MANPATH", "MANPAGER", "PAGER")}
-    env.update(extra)
-    return env
+    return clean_env(extra, drop=("MANPATH", "MANPAGER", "PAGER"))
 
 
 def verbs():
@@ -455,16 +442,7 @@ def main():
     if not case:
         print(f"unknown case {ARGS.case}", file=sys.stderr)
         return 2
-    try:
-        case()
-    except Skip as e:
-        print(f"skipped: {e}")
-        return 77
-    except Failure as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    print("ok")
-    return 0
+    return run_case(case)
 
 
 if __name__ == "__main__":

@@ -25,20 +25,8 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from dashtest import SKIP, Failure, Skip, check, require_root, run_case  # noqa: E402
 
 
 def run(cmd, timeout, env=None, cwd=None, check_rc=True, stdin=subprocess.DEVNULL):
@@ -361,8 +349,7 @@ def case_deb(args, tmp):
             raise Skip(f"{tool} is missing (scripts/bootstrap installs it)")
     if not os.path.isfile("/usr/share/bash-completion/bash_completion"):
         raise Skip("bash-completion is not installed (scripts/bootstrap installs it)")
-    if os.geteuid() != 0:
-        raise Skip("needs root: the test installs the .deb on this machine with dpkg -i, then removes it")
+    require_root("the test installs the .deb on this machine with dpkg -i, then removes it")
     # Never clobber a user's dashctl: not a package, not a file of ours from `cmake --install`.
     status = dpkg_status("dashctl")
     if status and not status.endswith("not-installed"):
@@ -429,14 +416,7 @@ def main():
             return SKIP
     tmp = tempfile.mkdtemp(prefix=f"dashctl-package-{args.case}-")
     try:
-        {"install": case_install, "deb": case_deb}[args.case](args, tmp)
-        return 0
-    except Skip as e:
-        print(f"skipped: {e}", file=sys.stderr)
-        return SKIP
-    except Failure as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
+        return run_case({"install": case_install, "deb": case_deb}[args.case], args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
