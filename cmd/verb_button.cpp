@@ -8,8 +8,8 @@
 
 #include "cli.h"
 #include "config/load.h"
-#include "config/store.h"
 #include "daemon/daemon.h"
+#include "plumbing/button.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/net.h"
@@ -143,11 +143,36 @@ config::Button button_from(const AddOptions& o) {
   return b;
 }
 
+/// What followed the write: the plumbing brought in step (or why not) and the daemon.
+void print_followup(const Globals& g, const plumbing::ButtonChange& change, bool added) {
+  using Setup = plumbing::ButtonChange::Setup;
+  switch (change.setup) {
+    case Setup::applied:
+      std::printf("setup applied again: dnsmasq's leases and the firewall follow the change\n");
+      if (g.verbose)
+        for (const auto& line : change.lines) std::printf("  %s\n", line.c_str());
+      break;
+    case Setup::not_set_up:
+      if (added) std::printf("note: the network is not set up: 'sudo dashctl setup' sets it up with this button\n");
+      break;
+    case Setup::no_privilege:
+      std::printf("note: not root: dnsmasq's leases and the firewall are left as they are; if setup has run, "
+                  "run 'sudo dashctl setup' to bring them in step\n");
+      break;
+    case Setup::bad_config:
+      spdlog::warn("the configuration still has problems ({}): dnsmasq, the firewall and a running daemon are left "
+                   "as they are; fix them, then run 'sudo dashctl setup'",
+                   change.problem);
+      break;
+  }
+  if (change.daemon_reloaded) std::printf("the running daemon reloaded its config\n");
+}
+
 int run_add(const Globals& g, const AddOptions& o) {
   const auto b = button_from(o);
-  config::add_button(g.config_path(), b);
-  std::printf("added button %s in %s\n", b.name.c_str(),
-              config::button_file_for(g.config_path(), b.name).c_str());
+  const auto change = plumbing::button_changed(g.config_path(), plumbing::AddButton{b}, "button add");
+  std::printf("added button %s in %s\n", b.name.c_str(), change.file.c_str());
+  print_followup(g, change, true);
   return 0;
 }
 
@@ -181,8 +206,9 @@ void setup_button(CLI::App& app, Globals& g, Action& action) {
   remove->add_option("name", *name, "The button")->required()->type_name("NAME");
   remove->callback([&, name] {
     action = [&, name] {
-      config::remove_button(g.config_path(), *name);
+      const auto change = plumbing::button_changed(g.config_path(), plumbing::RemoveButton{*name}, "button remove");
       std::printf("removed button %s\n", name->c_str());
+      print_followup(g, change, false);
       return 0;
     };
   });
@@ -209,8 +235,10 @@ void setup_button(CLI::App& app, Globals& g, Action& action) {
       if (!util::is_button_name(*to))
         throw Error(Exit::usage, "button rename: '" + *to + "' is not a valid button name",
                     "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
-      config::rename_button(g.config_path(), *name, *to);
+      const auto change =
+          plumbing::button_changed(g.config_path(), plumbing::RenameButton{*name, *to}, "button rename");
       std::printf("renamed button %s to %s\n", name->c_str(), to->c_str());
+      print_followup(g, change, false);
       return 0;
     };
   });

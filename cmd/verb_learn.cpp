@@ -1,16 +1,15 @@
 // dashctl learn: "press the button now". Watches the IoT network's DHCP requests and DNS
-// queries through NFLOG (a small table of its own that it always removes), recognises the
-// button, and saves it with a static lease.
+// queries through NFLOG (learn::Table, which it always removes), recognises the button
+// (learn::Classifier), and saves it with a static lease (plumbing::button_changed). This
+// file keeps the waiting: the countdown, the signals and the output.
 
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -20,18 +19,16 @@
 #include <spdlog/spdlog.h>
 
 #include "cli.h"
-#include "config/load.h"
 #include "config/store.h"
-#include "daemon/control.h"
+#include "learn/classify.h"
 #include "learn/learn.h"
-#include "nflog/packet.h"
+#include "learn/new_button.h"
+#include "learn/table.h"
 #include "nflog/socket.h"
-#include "nft/kernel.h"
-#include "nft/ruleset.h"
+#include "plumbing/button.h"
 #include "plumbing/plumbing.h"
 #include "util/duration.h"
 #include "util/error.h"
-#include "util/fs.h"
 #include "util/interface.h"
 #include "util/posix.h"
 #include "util/text.h"
@@ -48,12 +45,6 @@ struct LearnOptions {
   std::string timeout = "120s";
   bool any = false;
   PressOptions press;
-};
-
-/// What learn saw that made it choose a device.
-struct Found {
-  util::Mac mac;
-  std::string asked;  ///< "A dash-button-na-aws-opf.amazon.com" or "a DHCP request"
 };
 
 /// SIGINT, SIGTERM and SIGHUP, blocked and read from a signalfd while learn waits, so the
@@ -85,33 +76,6 @@ class Signals {
   util::Fd fd_;
 };
 
-/// The learn table, there for this object's lifetime: removed on every way out.
-class LearnTable {
- public:
-  explicit LearnTable(const config::Config& c) { nft::apply(nft::build_learn(c)); }
-  ~LearnTable() { remove(); }
-  LearnTable(const LearnTable&) = delete;
-  LearnTable& operator=(const LearnTable&) = delete;
-  void remove() {
-    if (removed_) return;
-    removed_ = true;
-    try {
-      nft::remove_table("inet", nft::kLearnTable);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "dashctl: learn: removing table inet %s: %s (run 'dashctl setup' to remove it)\n",
-                   nft::kLearnTable, e.what());
-    }
-  }
-
- private:
-  bool removed_ = false;
-};
-
-std::string lower(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
-
 /// The countdown on a TTY: one line, rewritten in place.
 void countdown(bool tty, std::chrono::seconds left) {
   if (!tty) return;
@@ -125,22 +89,18 @@ void end_countdown(bool tty) {
   std::fflush(stdout);
 }
 
+/// Waits for the device to learn, and says which known buttons it saw meanwhile.
 class Learner {
  public:
   Learner(const Globals& g, const config::Config& c, const LearnOptions& o, bool tty)
-      : g_(g), c_(c), o_(o), tty_(tty) {
-    for (const auto& b : c.buttons) {
-      if (b.mac) known_[*b.mac] = b.name;
-      else if (b.ip) by_address_[*b.ip] = b.name;  // known by address only: its DNS queries tell
-    }
-    for (const auto& h : c.intercept.hostnames) hostnames_.insert(lower(h));
-  }
+      : g_(g), classifier_(c, o.any), tty_(tty) {}
 
   /// Watches until a device qualifies, the deadline passes (nullopt) or a signal comes
   /// (`signal` set).
-  std::optional<Found> watch(nflog::Socket& sock, const Signals& sig, std::chrono::milliseconds timeout, int& signal) {
+  std::optional<learn::Verdict> watch(nflog::Socket& sock, const Signals& sig, std::chrono::milliseconds timeout,
+                                      int& signal) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::optional<Found> found;
+    std::optional<learn::Verdict> found;
     for (;;) {
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return std::nullopt;
@@ -169,43 +129,34 @@ class Learner {
   }
 
  private:
-  std::optional<Found> consider(const nflog::Logged& l) {
-    if (!l.mac || l.mac->is_multicast() || l.mac->is_zero()) return std::nullopt;
-    const auto p = nflog::parse_ipv4_udp(l.payload);
-    if (!p || (!p->question && !p->dhcp)) {
-      spdlog::debug("learn: a logged packet that is no DHCP request or DNS query");
-      return std::nullopt;
+  /// The verdict when it is the device to learn; says so, once per button, for a known one.
+  std::optional<learn::Verdict> consider(const nflog::Logged& l) {
+    auto v = classifier_.classify(l);
+    switch (v.kind) {
+      case learn::Verdict::Kind::ignored:
+        spdlog::debug("learn: {}", v.why);
+        return std::nullopt;
+      case learn::Verdict::Kind::known:
+        if (known_seen_.insert(v.button->name).second) {
+          end_countdown(tty_);
+          if (!g_.json && !g_.quiet)
+            std::printf("%s is already button '%s': not learned again%s\n", v.mac.str().c_str(),
+                        v.button->name.c_str(), tty_ ? "; press another button" : "");
+          std::fflush(stdout);
+        }
+        return std::nullopt;
+      case learn::Verdict::Kind::device:
+        if (v.contradicted)
+          spdlog::debug("learn: {} sent from {}'s address, which has another MAC: a new device", v.mac.str(),
+                        v.contradicted->name);
+        return v;
     }
-    const std::string asked =
-        p->question ? nflog::qtype_name(p->question->type) + " " + p->question->name : std::string("a DHCP request");
-    const bool intercepted = p->question && hostnames_.contains(p->question->name);
-    if (!intercepted && !o_.any) {
-      spdlog::debug("learn: {} asked {}: not an intercepted name", l.mac->str(), asked);
-      return std::nullopt;
-    }
-    const std::string* known = nullptr;
-    if (const auto it = known_.find(*l.mac); it != known_.end()) known = &it->second;
-    else if (const auto at = by_address_.find(p->src); at != by_address_.end()) known = &at->second;
-    if (known) {
-      if (known_seen_.insert(*known).second) {
-        end_countdown(tty_);
-        if (!g_.json && !g_.quiet)
-          std::printf("%s is already button '%s': not learned again%s\n", l.mac->str().c_str(), known->c_str(),
-                      tty_ ? "; press another button" : "");
-        std::fflush(stdout);
-      }
-      return std::nullopt;
-    }
-    return Found{*l.mac, asked};
+    return std::nullopt;
   }
 
   const Globals& g_;
-  const config::Config& c_;
-  const LearnOptions& o_;
+  learn::Classifier classifier_;
   bool tty_;
-  std::map<util::Mac, std::string> known_;
-  std::map<util::Ipv4, std::string> by_address_;
-  std::set<std::string> hostnames_;
   std::set<std::string> known_seen_;
 };
 
@@ -227,62 +178,6 @@ util::Mac unused_mac(const config::Config& c) {
   ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
   ::raise(signal);
   std::_Exit(128 + signal);
-}
-
-/// Saves the button, then brings the plumbing in step when setup has run: the lease line,
-/// a SIGHUP to dnsmasq, the table's rules for the new MAC, and the running daemon.
-struct Saved {
-  config::Button button;
-  std::string file;
-  std::vector<std::string> report;
-  bool plumbing = false;  ///< setup had run, and the lease is in force
-  bool daemon = false;    ///< a running daemon reloaded
-};
-
-Saved save(const Globals& g, const config::Config& c, const LearnOptions& o, const Found& f) {
-  Saved s;
-  auto& b = s.button;
-  b.name = o.name.empty() ? learn::free_name(c) : o.name;
-  b.mac = f.mac;
-  std::string leases;
-  try {
-    leases = util::read_file(c.dnsmasq.leases_file).value_or("");
-  } catch (const Error&) {
-    // Unreadable: choose among what the config knows; dnsmasq refuses a taken address anyway.
-  }
-  // The listen address is not free for a button, also where the config leaves it to the interface.
-  config::Config with_address = c;
-  if (!with_address.network.listen_address) {
-    try {
-      with_address.network.listen_address = plumbing::resolve(c).listen_address;
-    } catch (const Error&) {
-    }
-  }
-  b.ip = learn::next_free_address(with_address, f.mac, leases);
-  apply_press_options("learn", o.press, b);
-  config::add_button(g.config_path(), b, "learn");
-  s.file = config::button_file_for(g.config_path(), b.name);
-
-  const auto next = load_config(g);
-  if (nft::read_table("inet", "dashctl")) {
-    try {
-      const auto effective = plumbing::resolve(next);
-      const auto report = plumbing::apply_setup(next, plumbing::plan_setup(next, effective));
-      s.report = report.lines;
-    } catch (const Error& e) {
-      // The button is saved: say so, or the user learns it again and is told it is known.
-      throw Error(e.code(), "learn: saved button " + b.name + " in " + s.file + ", but could not apply the setup: " +
-                                e.what(),
-                  e.hint().empty() ? "fix the cause and run 'dashctl setup' to give it its address" : e.hint());
-    }
-    s.plumbing = true;
-  }
-  try {
-    s.daemon = daemon::ask(next.daemon.control_socket, "reload").has_value();
-  } catch (const std::exception& e) {
-    spdlog::debug("learn: telling the daemon: {}", e.what());
-  }
-  return s;
 }
 
 int run_learn(const Globals& g, const LearnOptions& o) {
@@ -314,7 +209,7 @@ int run_learn(const Globals& g, const LearnOptions& o) {
   // is most likely another learn, which its lock tells.
   std::unique_ptr<nflog::Socket> sock;
   try {
-    sock = std::make_unique<nflog::Socket>(nft::learn_group(c), 1500);
+    sock = std::make_unique<nflog::Socket>(learn::Table::group(c), 1500);
   } catch (const Error& e) {
     if (e.code() == Exit::no_perm)
       throw Error(Exit::no_perm, "learn: watching the IoT network needs root (CAP_NET_ADMIN)", "run 'sudo dashctl learn'");
@@ -323,8 +218,8 @@ int run_learn(const Globals& g, const LearnOptions& o) {
                 "network.nflog_group + 1 is learn's group; choose a group no other program uses");
   }
   const auto lock = plumbing::lock_learn(c);
-  if (nft::remove_table("inet", nft::kLearnTable))
-    spdlog::warn("learn: removed table inet {}, left by an interrupted 'dashctl learn'", nft::kLearnTable);
+  if (learn::Table::remove_leftover())
+    spdlog::warn("learn: removed table inet {}, left by an interrupted 'dashctl learn'", learn::Table::name());
 
   const bool tty = !g.json && ::isatty(STDOUT_FILENO);
   if (!tty && !g.json && !g.quiet) {
@@ -333,10 +228,10 @@ int run_learn(const Globals& g, const LearnOptions& o) {
   }
   Learner learner(g, c, o, tty);
   int signal = 0;
-  std::optional<Found> found;
+  std::optional<learn::Verdict> found;
   {
     Signals sig;
-    LearnTable table(c);
+    learn::Table table(c);
     found = learner.watch(*sock, sig, *timeout, signal);
     table.remove();
     end_countdown(tty);
@@ -358,8 +253,10 @@ int run_learn(const Globals& g, const LearnOptions& o) {
   }
 
   const auto vendor = learn::Vendors::load().lookup(found->mac);
-  const auto saved = save(g, c, o, *found);
-  const auto& b = saved.button;
+  auto b = learn::new_button(c, found->mac, o.name);
+  apply_press_options("learn", o.press, b);
+  const auto saved = plumbing::button_changed(g.config_path(), plumbing::AddButton{b}, "learn");
+  const bool in_force = saved.setup == plumbing::ButtonChange::Setup::applied;
   if (g.json) {
     nlohmann::json j{{"name", b.name},
                      {"mac", b.mac->str()},
@@ -367,8 +264,8 @@ int run_learn(const Globals& g, const LearnOptions& o) {
                      {"vendor", vendor ? nlohmann::json(*vendor) : nlohmann::json()},
                      {"asked", found->asked},
                      {"file", saved.file},
-                     {"lease_in_force", saved.plumbing},
-                     {"daemon_reloaded", saved.daemon},
+                     {"lease_in_force", in_force},
+                     {"daemon_reloaded", saved.daemon_reloaded},
                      {"known_seen", learner.known_seen()}};
     std::puts(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
@@ -383,15 +280,15 @@ int run_learn(const Globals& g, const LearnOptions& o) {
     std::printf("Learned %s: address %s, saved in %s\n", b.name.c_str(), ip.c_str(), saved.file.c_str());
   }
   if (g.verbose)
-    for (const auto& line : saved.report) std::printf("  %s\n", line.c_str());
+    for (const auto& line : saved.lines) std::printf("  %s\n", line.c_str());
   if (!b.ip)
     std::printf("note: no address left in network.lease_range (or none set): %s is known by its MAC only\n",
                 b.name.c_str());
-  if (!saved.plumbing)
+  if (!in_force)
     std::printf("note: the network is not set up: run 'sudo dashctl setup' to give it its address\n");
   else if (b.ip)
     std::printf("dnsmasq reloaded: %s gets %s from its next press\n", b.name.c_str(), b.ip->str().c_str());
-  if (saved.daemon) std::printf("the running daemon reloaded its config\n");
+  if (saved.daemon_reloaded) std::printf("the running daemon reloaded its config\n");
   return 0;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The pure parts of `dashctl learn`: who made a device (the IEEE registry), which name and
-// which address a new button gets. No I/O beyond reading the registry file; the verb
-// (cmd/verb_learn.cpp) watches the network and writes.
+// which address a new button gets. No I/O beyond reading the registry file; classify.h
+// says what a logged packet means, table.h is the table learn watches through, and
+// new_button.h puts a new button together from the lease file and the interface.
 
 #include <cstdint>
 #include <optional>

@@ -470,9 +470,9 @@ NOT_RELOADED = "dnsmasq has not re-read its files since dashctl changed them"
 
 
 def case_reload_fails(repo):
-    """dnsmasq's reload fails after a change (a reload command that exits 1), in setup and in
-    learn's save: the error is one line and exit status 69; dnsmasq keeps serving the old leases (a press gets a dynamic
-    address, not the new static one); status says the files are not in force; and the next
+    """dnsmasq's reload fails after a change (a reload command that exits 1), in button add's and
+    learn's save and in setup: the error is one line and exit status 69; dnsmasq keeps serving the old leases (a press
+    gets a dynamic address, not the new static one); status says the files are not in force; and the next
     setup that can reload does, even though the files on disk are already the new ones."""
     with Lab(repo) as lab:
         d = Dashctl(lab)
@@ -485,9 +485,14 @@ def case_reload_fails(repo):
         def status():
             return json.loads(d("--json", "status").stdout)
 
-        # 1. setup after a new button, with a reload command that fails.
+        # 1. button add, which applies the setup, then setup, with a reload command that fails.
         set_reload(d, '["/bin/false"]')
-        ok(d("button", "add", "btn1", "--mac", mac1, "--ip", "10.77.0.201"), "button add")
+        p = d("button", "add", "btn1", "--mac", mac1, "--ip", "10.77.0.201")
+        bfile1 = os.path.join(d.dir, "buttons.d", "btn1.toml")
+        check(p.returncode == 69 and one_line_error(
+              p, f"dashctl: button add: saved button btn1 in {bfile1}, but could not apply the setup: ")
+              and "/bin/false reload failed" in p.stderr and os.path.exists(bfile1),
+              f"button add with a failing reload: {p.returncode}\n{p.stdout}{p.stderr}")
         p = d("setup")
         check(p.returncode == 69 and one_line_error(p, "dashctl: setup: /bin/false reload failed"),
               f"setup with a failing reload: {p.returncode}\n{p.stdout}{p.stderr}")

@@ -180,6 +180,60 @@ def case_learn_any(repo):
         check(j["mac"] == lab.env["MAC_BTN3"].lower() and j["asked"] == "a DHCP request", f"{j}")
 
 
+def case_button_changes(repo):
+    """button add, rename and remove as root after setup: each brings dhcp-hosts in step at once
+    (a reload of dnsmasq, not a restart) and has a running daemon reload its config."""
+    with Lab(repo) as lab:
+        run_dir = os.path.join(lab.state, "run")
+        os.makedirs(run_dir, mode=0o777, exist_ok=True)
+        os.chmod(run_dir, 0o777)
+        os.chmod(lab.state, 0o755)
+        d = Dashctl(lab, extra=f'[daemon]\ncontrol_socket = "{run_dir}/control.sock"\n')
+        ok(d("setup"), "setup")
+        hosts = os.path.join(lab.state, "dashctl", "dhcp-hosts")
+        mac = lab.env["MAC_BTN1"].lower()
+        dnsmasq_pid = lab.file("dnsmasq.pid").strip()
+        log_path = os.path.join(lab.state, "run.log")
+        with open(log_path, "a+") as log:
+            daemon = subprocess.Popen(["ip", "netns", "exec", f"{lab.name}-router", "setpriv", f"--reuid={NOBODY}",
+                                       f"--regid={NOBODY}", "--clear-groups", d.binary, "-c", d.config, "run"],
+                                      stdout=log, stderr=log)
+        try:
+            def daemon_log():
+                return open(log_path).read()
+
+            def wait_log(text, seconds=10):
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline and text not in daemon_log():
+                    check(daemon.poll() is None, f"dashctl run exited {daemon.returncode}:\n{daemon_log()}")
+                    time.sleep(0.05)
+                check(text in daemon_log(), f"the daemon's log has no {text!r}:\n{daemon_log()}")
+
+            wait_log("listening on")
+            out = ok(d("button", "add", "btn1", "--mac", mac, "--ip", "10.77.0.201"), "button add")
+            check("setup applied again" in out and "the running daemon reloaded its config" in out, out)
+            check(f"{mac},10.77.0.201,btn1\n" in open(hosts).read(), f"dhcp-hosts:\n{open(hosts).read()}")
+            wait_log("reload: 1 button")
+            check(lab.press("btn1", "--attempts", "1")[0]["ip"] == "10.77.0.201", "the lease is not in force")
+            check(lab.file("dnsmasq.pid").strip() == dnsmasq_pid, "button add should reload dnsmasq, not restart it")
+
+            out = ok(d("button", "rename", "btn1", "hall"), "button rename")
+            check("setup applied again" in out, out)
+            text = open(hosts).read()
+            check(f"{mac},10.77.0.201,hall\n" in text and "btn1" not in text, f"dhcp-hosts after rename:\n{text}")
+
+            out = ok(d("button", "remove", "hall"), "button remove")
+            check("setup applied again" in out and "the running daemon reloaded its config" in out, out)
+            text = open(hosts).read()
+            check(mac not in text and "10.77.0.201" not in text, f"dhcp-hosts after remove:\n{text}")
+            wait_log("reload: 0 buttons")
+            check(daemon.poll() is None, f"the daemon died:\n{daemon_log()}")
+        finally:
+            if daemon.poll() is None:
+                daemon.send_signal(signal.SIGTERM)
+                daemon.wait(timeout=15)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
