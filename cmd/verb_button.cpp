@@ -128,7 +128,7 @@ config::Button button_from(const AddOptions& o) {
   b.name = o.name;
   if (!util::is_button_name(o.name))
     throw Error(Exit::usage, "button add: '" + o.name + "' is not a valid button name",
-                "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
+                util::button_name_rule());
   if (!o.mac.empty()) {
     b.mac = util::Mac::parse(o.mac);
     if (!b.mac) throw Error(Exit::usage, "button add: --mac: '" + o.mac + "' is not a MAC address");
@@ -234,7 +234,7 @@ void setup_button(CLI::App& app, Globals& g, Action& action) {
     action = [&, name, to] {
       if (!util::is_button_name(*to))
         throw Error(Exit::usage, "button rename: '" + *to + "' is not a valid button name",
-                    "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
+                    util::button_name_rule());
       const auto change =
           plumbing::button_changed(g.config_path(), plumbing::RenameButton{*name, *to}, "button rename");
       std::printf("renamed button %s to %s\n", name->c_str(), to->c_str());

@@ -188,7 +188,7 @@ int run_learn(const Globals& g, const LearnOptions& o) {
   if (!o.name.empty()) {
     if (!util::is_button_name(o.name))
       throw Error(Exit::usage, "learn: '" + o.name + "' is not a valid button name",
-                  "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or digit");
+                  util::button_name_rule());
     if (c.find_button(o.name)) throw Error(Exit::data, "learn: there is already a button named '" + o.name + "'");
   }
   {
