@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -119,13 +121,23 @@ TEST_CASE("the chains follow the config's switches") {
   REQUIRE(rs.chains.size() == 3);
   CHECK(rs.chains[0].name == "prerouting");
   CHECK(rs.chains[0].priority == -100);
-  CHECK(rs.chains[0].rules.size() == 4);  // two intercept ports, DNS over udp and tcp
+  CHECK(rs.chains[0].rules.size() == 5);  // two intercept ports, NTP, DNS over udp and tcp
+  CHECK(nft::to_text(rs.chains[0].rules[2]) == "iifname \"br-iot\" udp dport 123 redirect to :1123");
+  const auto& input = rs.chains[1].rules;
+  CHECK(std::count_if(input.begin(), input.end(), [](const nft::Rule& r) {
+          return nft::to_text(r) == "iifname \"br-iot\" udp dport 1123 accept";
+        }) == 1);
   CHECK(rs.chains[1].rules.back().verdict == nft::Verdict::reject_admin);
   CHECK(rs.chains[2].rules.size() == 4);  // two allowances, two rejects
 
   c.network.force_dns = false;
   rs = nft::build(c);
+  CHECK(rs.chains[0].rules.size() == 3);
+
+  c.network.ntp = false;  // no redirect, and the responder's port is not opened
+  rs = nft::build(c);
   CHECK(rs.chains[0].rules.size() == 2);
+  for (const auto& r : rs.chains[1].rules) CHECK(r.dport != std::optional<uint16_t>(1123));
 
   c.network.isolate = false;
   rs = nft::build(c);
@@ -143,7 +155,7 @@ TEST_CASE("the expected table compares equal to itself and names what differs") 
   have.chains[2].rules[0].back() = "[ immediate reg 0 drop ]";
   have.chains.push_back({"extra", "filter", "output", "accept", 0, {}});
   const auto diff = nft::differences(want, have);
-  CHECK(diff == std::vector<std::string>{"chain input has 8 rules, not 9", "chain forward: rule 1 has [ immediate reg 0 drop ] where [ immediate reg 0 accept ] belongs",
+  CHECK(diff == std::vector<std::string>{"chain input has 9 rules, not 10", "chain forward: rule 1 has [ immediate reg 0 drop ] where [ immediate reg 0 accept ] belongs",
                                          "chain extra is not dashctl's"});
   have = want;
   have.chains.erase(have.chains.begin());
