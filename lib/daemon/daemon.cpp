@@ -198,12 +198,21 @@ class Daemon {
   }
 
   /// The key and certificate are made on the first start with TLS on, in daemon.state_dir.
+  /// Without them the daemon goes on as without TLS, and says why: presses are not lost,
+  /// only the buttons' battery suffers.
   void start_tls() {
     if (!config_.network.tls) return;
-    const auto id = tls::ensure_identity(config_.daemon.state_dir + "/tls", config_.intercept.hostnames);
-    if (id.created) spdlog::info("tls: made a key and a self-signed certificate in {}/tls", config_.daemon.state_dir);
-    tls_.emplace(io_, id.key, id.cert, tls_limits(config_));
-    listener_->set_tls(&*tls_);
+    try {
+      const auto id = tls::ensure_identity(config_.daemon.state_dir + "/tls", config_.intercept.hostnames);
+      if (id.created) spdlog::info("tls: made a key and a self-signed certificate in {}/tls", config_.daemon.state_dir);
+      tls_.emplace(io_, id.key, id.cert, tls_limits(config_));
+      listener_->set_tls(&*tls_);
+      spdlog::info("tls endpoint on: handshakes with known buttons");
+    } catch (const Error& e) {
+      spdlog::error("tls endpoint off: {} (set daemon.state_dir to a directory this user can write, or "
+                    "network.tls = false)",
+                    e.what());
+    }
   }
 
   // ---- MQTT ------------------------------------------------------------------------------
@@ -315,7 +324,7 @@ class Daemon {
         start_tls();
       }
     } catch (const Error& e) {
-      spdlog::error("reload: tls endpoint off: {}", e.what());
+      spdlog::error("reload: {}", e.what());
     }
   }
 

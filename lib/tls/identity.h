@@ -17,7 +17,7 @@ struct Identity {
 };
 
 /// The key and certificate in `dir` (tls.key, tls.crt): read as they are when both exist,
-/// else created (the directory too, 0700), each written atomically. `names` (the intercepted
+/// else created (the directory and its missing parents too, 0700), each written atomically. `names` (the intercepted
 /// host names) become the certificate's subject alternative names; its common name is the
 /// first. Valid from an hour ago for 20 years. Throws util::Error (Exit::cant_create,
 /// Exit::no_perm, Exit::software when OpenSSL fails).

@@ -63,9 +63,9 @@ class Lab:
             print(f"lab {self.name}: down failed:\n{p.stdout}{p.stderr}", file=sys.stderr)
         return False
 
-    def exec(self, ns, *cmd, timeout=30, check_rc=False):
+    def exec(self, ns, *cmd, timeout=30, check_rc=False, input_text=None):
         p = subprocess.run(["ip", "netns", "exec", f"{self.name}-{ns}", *cmd], capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, input=input_text)
         if check_rc and p.returncode != 0:
             raise Failure(f"{' '.join(cmd)} in {ns} exited {p.returncode}: {p.stderr}")
         return p

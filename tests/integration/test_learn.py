@@ -188,7 +188,7 @@ def case_button_changes(repo):
         os.makedirs(run_dir, mode=0o777, exist_ok=True)
         os.chmod(run_dir, 0o777)
         os.chmod(lab.state, 0o755)
-        d = Dashctl(lab, extra=f'[daemon]\ncontrol_socket = "{run_dir}/control.sock"\n')
+        d = Dashctl(lab, extra=f'[daemon]\ncontrol_socket = "{run_dir}/control.sock"\nstate_dir = "{run_dir}/state"\n')
         ok(d("setup"), "setup")
         hosts = os.path.join(lab.state, "dashctl", "dhcp-hosts")
         mac = lab.env["MAC_BTN1"].lower()

@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """dashctl run in the lab, as an unprivileged user, with real mosquitto: one press, one event."""
+import ctypes
+import ctypes.util
 import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labfixture import NOBODY, Dashctl, Lab, check, ok, run_case  # noqa: E402
+from labfixture import ENDPOINT, NOBODY, Dashctl, Lab, check, ok, run_case  # noqa: E402
 from dashtest import write  # noqa: E402
 
 
@@ -90,7 +93,7 @@ def prepare(lab, buttons=("btn1",), extra=""):
     os.chmod(lab.state, 0o755)
     exec_log = os.path.join(run_dir, "exec.log")
     d = Dashctl(lab, extra=f'[mqtt]\nurl = "mqtt://10.77.0.1:1883"\n[daemon]\ncontrol_socket = "{run_dir}/control.sock"\n'
-                          + extra)
+                          f'state_dir = "{run_dir}/state"\n' + extra)
     buttons_dir = os.path.join(d.dir, "buttons.d")
     os.makedirs(buttons_dir, exist_ok=True)
     for b in buttons:
@@ -134,7 +137,10 @@ def case_press_fires_once(repo):
         daemon = Daemon(d)
         press = lab.press("btn1")[0]
         check(press["ip"] == "10.77.0.201", f"press: {press}")
-        check(len([s for s in press["steps"] if s["step"] == "tcp"]) == 3, "the button should try 3 times")
+        # Button life: its time request answered, its TLS handshake completed at the first attempt.
+        check(press["ntp"]["answered"] and press["ntp"]["stratum"] in (2, 16), f"NTP: {press.get('ntp')}")
+        tcp = [s for s in press["steps"] if s["step"] == "tcp"]
+        check([s["outcome"] for s in tcp] == ["answered"], f"the press should end after one attempt: {tcp}")
         got = sub.wait("home/btn1/toggle")
         time.sleep(1.0)  # anything more would come now
         check(sub.on("home/btn1/toggle") == ["TOGGLE"], f"messages: {sub.lines}")
@@ -142,26 +148,118 @@ def case_press_fires_once(repo):
         check(len(events) == 1, f"press events: {sub.lines}")
         event = json.loads(events[0])
         # dnsmasq's dhcp-script may tell of the lease before or after the connection arrives.
-        check(event["button"] == "btn1" and event["ip"] == "10.77.0.201" and event["source"] in ("connect", "dhcp")
+        check(event["button"] == "btn1" and event["ip"] == "10.77.0.201"
+              and event["source"] in ("connect", "dhcp", "ntp")
               and event["mac"] == lab.env["MAC_BTN1"] and event["count"] == 1, f"{event}")
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not exec_lines(exec_log):
             time.sleep(0.05)
         check(exec_lines(exec_log) == [f"btn1 {event['source']} 1"], f"exec runs: {exec_lines(exec_log)}")
-        b = wait_button(daemon, "btn1", lambda b: len(b["press_sources"]) == 2)
-        check(b["presses"] == 1 and b["sightings"] == 4 and sorted(b["press_sources"]) == ["connect", "dhcp"]
+        b = wait_button(daemon, "btn1", lambda b: len(b["press_sources"]) == 3)
+        check(b["presses"] == 1 and b["sightings"] == 3 and sorted(b["press_sources"]) == ["connect", "dhcp", "ntp"]
               and b["last_press"]["source"] == event["source"], f"status: {b}")
+        check(b["last_press"]["mac"] == lab.env["MAC_BTN1"], f"status: {b}")
+        check(b.get("last_press_span_ms", -1) >= 0, f"the press's span: {b}")
+        counters = daemon.status()["counters"]
+        check(counters["tls_handshakes"] == 1 and counters["ntp_answered"] == 1, f"counters: {counters}")
         out = ok(d("status", user=NOBODY), "status")
         check("listener: up" in out and "btn1" in out, out)
-        # The daemon's own latency: 3 connections and 1 press, each with a median, a p99 and a maximum.
+        # The daemon's own latency: 1 connection and 1 press, each with a median, a p99 and a maximum.
         lat = daemon.status()["latency"]
-        check(lat["accept_to_dispatch"]["count"] == 3 and lat["press_to_action"]["count"] == 1
+        check(lat["accept_to_dispatch"]["count"] == 1 and lat["press_to_action"]["count"] == 1
               and 0 < lat["press_to_action"]["p50_us"] <= lat["press_to_action"]["max_us"] < 5e6, f"latency: {lat}")
         check(re.search(r"^latency:  per connection \d+(\.\d)? (us|ms|s) median, .* p99, .* max; "
                         r"per press \d+(\.\d)? (us|ms|s) median, .* p99, .* max$", out, re.M), out)
         check(daemon.stop() == 0, f"exit code: {daemon.p.returncode}\n{daemon.text()}")
         check("offline" in sub.wait("dashctl/status", 2), f"availability: {sub.on('dashctl/status')}")
         sub.close()
+
+
+def case_button_life(repo):
+    """A button that checks the certificate (--tls verify, as the measured firmware): closes after
+    the server's first flight, tries once more, sleeps; one press, one event. openssl s_client
+    completes handshakes as a button (TLS 1.2 and 1.3, with and without SNI), and gets none as a
+    stranger. ntpdig gets a sane time; garbage on the NTP port gets no answer."""
+    with Lab(repo) as lab:
+        d, exec_log = prepare(lab)
+        sub = Subscriber(lab)
+        daemon = Daemon(d)
+        press = lab.press("btn1", "--tls", "verify")[0]
+        tcp = [s["outcome"] for s in press["steps"] if s["step"] == "tcp"]
+        check(tcp == ["untrusted", "untrusted"], f"a verifying button tries twice and sleeps: {press}")
+        check(press["ntp"]["answered"], f"NTP: {press}")
+        check(isinstance(press["awake_ms"], (int, float)) and press["awake_ms"] > 0, f"awake: {press}")
+        sub.wait("home/btn1/toggle")
+        time.sleep(1.0)
+        check(len(sub.on("dashctl/btn1/press")) == 1, f"one press, one event: {sub.lines}")
+        c = daemon.status()["counters"]
+        check(c["tls_alerts"] == 2 and c["tls_handshakes"] == 0 and c["presses"] == 1, f"counters: {c}")
+
+        # openssl s_client from btn1's address: a handshake each time; from btn3 (no button), none.
+        lab.wake("btn1")
+        lab.wake("btn3")
+        try:
+            for extra in (["-tls1_2"], ["-tls1_3"], ["-tls1_2", "-servername", ENDPOINT],
+                          ["-tls1_3", "-servername", ENDPOINT]):
+                p = lab.exec("btn1", "timeout", "10", "openssl", "s_client", "-connect", "10.77.0.1:443",
+                             "-brief", *extra, input_text="")
+                check("Protocol version" in p.stderr + p.stdout, f"s_client {extra} as btn1:\n{p.stdout}{p.stderr}")
+            p = lab.exec("btn3", "timeout", "10", "openssl", "s_client", "-connect", "10.77.0.1:443", "-brief",
+                         input_text="")
+            check("Protocol version" not in p.stderr + p.stdout, f"a stranger got a handshake:\n{p.stdout}{p.stderr}")
+            c = daemon.status()["counters"]
+            check(c["tls_handshakes"] == 4, f"handshakes: {c}")
+
+            # A real NTP client, through the redirect of port 123. It takes the time from a
+            # synchronised clock, and refuses, as it should, one the kernel says is not.
+            synced = clock_synchronised()
+            check(press["ntp"]["leap"] == (0 if synced else 3) and press["ntp"]["stratum"] == (2 if synced else 16),
+                  f"the answer's leap indicator and stratum, clock synchronised: {synced}: {press['ntp']}")
+            p = lab.exec("btn1", "ntpdig", "-j", "-t", "2", "10.77.0.1", timeout=20)
+            if synced:
+                check(p.returncode == 0, f"ntpdig: {p.stdout}{p.stderr}")
+                answer = json.loads(p.stdout)
+                # The router's clock is this machine's: the offset is the time the answer took.
+                check(abs(float(answer["offset"])) < 5.0, f"ntpdig: {answer}")
+            else:
+                check("stratum too high" in p.stdout + p.stderr, f"ntpdig: {p.stdout}{p.stderr}")
+            before = daemon.status()["counters"]
+            garbage = lab.exec("btn1", "python3", "-c", GARBAGE_NTP)
+            check(garbage.stdout.strip() == "no answer", f"garbage on the NTP port: {garbage.stdout}{garbage.stderr}")
+            after = daemon.status()["counters"]
+            check(after["ntp_ignored"] == before["ntp_ignored"] + 3 and after["ntp_answered"] == before["ntp_answered"],
+                  f"counters: {before} -> {after}")
+        finally:
+            lab.sleep("btn1")
+            lab.sleep("btn3")
+        check(daemon.stop() == 0, daemon.text())
+        sub.close()
+
+
+def clock_synchronised():
+    """What the kernel says of this machine's clock (adjtimex(2)), as the daemon reads it."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    timex = ctypes.create_string_buffer(256)  # struct timex, modes 0: read only
+    state = libc.adjtimex(timex)
+    status = struct.unpack_from("i", timex.raw, 40)[0]  # x86_64 and aarch64: after 5 longs
+    return state >= 0 and state != 5 and not status & 0x40  # TIME_ERROR, STA_UNSYNC
+
+
+# Three datagrams that are no NTP client request (a server reply, a short one, random bytes),
+# sent to port 123 of the router from a button: none may be answered.
+GARBAGE_NTP = r"""
+import os, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("10.77.0.1", 123))
+s.settimeout(1.0)
+for d in (bytes([0x24]) + bytes(47), bytes([0x23]) + bytes(20), os.urandom(300)):
+    s.send(d)
+try:
+    s.recv(512)
+    print("answered")
+except (socket.timeout, OSError):
+    print("no answer")
+"""
 
 
 def case_three_buttons(repo):
