@@ -69,13 +69,27 @@ void print_daemon(const std::optional<daemon::StatusAnswer>& d, const std::strin
                 src.nflog ? ("group " + std::to_string(*src.nflog)).c_str()
                           : "off: no CAP_NET_ADMIN or group busy, see the log");
   }
-  // SOURCES: every source that saw the latest press, the first (which fired it) first.
-  std::vector<std::vector<std::string>> rows{{"BUTTON", "PRESSES", "LAST PRESS", "SOURCES", "FROM"}};
+  if (d->life) {
+    const auto& l = *d->life;
+    std::string tls = l.tls ? "tls on (" + count(l.tls_handshakes, "handshake", "handshakes") + ", " +
+                                  std::to_string(l.tls_alerts) + " refused by the client, " +
+                                  std::to_string(l.tls_failed) + " failed)"
+                            : std::string("tls off");
+    std::string ntp = l.ntp_port ? "ntp on port " + std::to_string(*l.ntp_port) + " (" +
+                                       count(l.ntp_answered, "answer", "answers") + ")"
+                                 : std::string("ntp off");
+    std::printf("life:     %s, %s\n", tls.c_str(), ntp.c_str());
+  }
+  // SOURCES: every source that saw the latest press, the first (which fired it) first. AWAKE:
+  // how long the latest press lasted as this host saw it, from its first sighting to its last.
+  std::vector<std::vector<std::string>> rows{{"BUTTON", "PRESSES", "LAST PRESS", "SOURCES", "FROM", "AWAKE"}};
   for (const auto& b : d->buttons) {
     std::string sources;
     for (const auto& src : b.press_sources) sources += (sources.empty() ? "" : ",") + src;
+    const std::string awake =
+        b.last_press && b.last_press_span_ms ? duration_text(*b.last_press_span_ms * 1000.0) : std::string("-");
     rows.push_back({b.name, std::to_string(b.presses), b.last_press ? b.last_press->time : "-",
-                    b.last_press ? sources : "-", b.last_press ? b.last_press->ip : "-"});
+                    b.last_press ? sources : "-", b.last_press ? b.last_press->ip : "-", awake});
   }
   std::printf("\n");
   Globals plain;

@@ -18,7 +18,8 @@ const std::vector<std::string> mqtt{"url",         "topic_prefix",  "client_id",
                                     "username",    "password",      "qos",
                                     "queue_limit", "homeassistant", "discovery_prefix"};
 const std::vector<std::string> daemon{"control_socket", "event_socket", "max_connections",
-                                      "connection_timeout", "shutdown_grace", "state_dir"};
+                                      "connection_timeout", "shutdown_grace", "state_dir",
+                                      "max_handshakes", "handshakes_per_address"};
 const std::vector<std::string> button{"mac", "ip", "window", "on_press"};
 const std::vector<std::string> inline_button = [] {
   auto k = button;  // defined above, so initialised first

@@ -142,6 +142,8 @@ struct Daemon {
   std::chrono::milliseconds shutdown_grace = 5s;       ///< for running actions on SIGTERM
   /// The daemon's own files (its TLS key and certificate); default: default_daemon_state_dir().
   std::string state_dir;
+  size_t max_handshakes = 16;         ///< TLS handshakes with buttons at once
+  unsigned handshakes_per_address = 6;  ///< per address within 10 s
 };
 
 /// The control socket's default: systemd's RuntimeDirectory= when set, else /run/dashctl.

@@ -137,6 +137,16 @@ std::optional<uint16_t> port_value(Ctx& ctx, const toml::node& n, const std::str
   return static_cast<uint16_t>(v->get());
 }
 
+/// A port the daemon binds without root: 1024 or above.
+std::optional<uint16_t> unprivileged_port(Ctx& ctx, const toml::node& n, const std::string& name, const char* who) {
+  auto p = port_value(ctx, n, name);
+  if (p && *p < 1024) {
+    ctx.error(n, name + " must be 1024 or above: " + who + " binds it without root");
+    return std::nullopt;
+  }
+  return p;
+}
+
 std::optional<std::chrono::milliseconds> duration_value(Ctx& ctx, const toml::value<std::string>& v,
                                                         const std::string& name,
                                                         std::chrono::milliseconds min,
@@ -542,12 +552,7 @@ void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
     }
   }
   if (const auto* n = f.take("listen_port")) {
-    if (auto p = port_value(ctx, *n, "network.listen_port")) {
-      if (*p < 1024)
-        ctx.error(*n, "network.listen_port must be 1024 or above: the listener binds it without root");
-      else
-        net.listen_port = *p;
-    }
+    if (auto p = unprivileged_port(ctx, *n, "network.listen_port", "the listener")) net.listen_port = *p;
   }
   if (const auto* arr = f.array("intercept_ports")) {
     net.intercept_ports.clear();
@@ -596,12 +601,7 @@ void parse_network(Ctx& ctx, const toml::table* t, Config& out) {
   if (const auto* v = f.boolean("tls")) net.tls = v->get();
   if (const auto* v = f.boolean("ntp")) net.ntp = v->get();
   if (const auto* n = f.take("ntp_port")) {
-    if (auto p = port_value(ctx, *n, "network.ntp_port")) {
-      if (*p < 1024)
-        ctx.error(*n, "network.ntp_port must be 1024 or above: the daemon binds it without root");
-      else
-        net.ntp_port = *p;
-    }
+    if (auto p = unprivileged_port(ctx, *n, "network.ntp_port", "the daemon")) net.ntp_port = *p;
   }
   if (const auto* arr = f.array("forward_allow")) {
     for (size_t i = 0; i < arr->size(); ++i) {
@@ -806,6 +806,18 @@ void parse_daemon(Ctx& ctx, const toml::table* t, Config& out) {
   }
   if (const auto* v = f.string("state_dir")) {
     if (auto p = absolute_path(ctx, *v, "daemon.state_dir")) d.state_dir = *p;
+  }
+  if (const auto* v = f.integer("max_handshakes")) {
+    if (v->get() < 1 || v->get() > 1024)
+      ctx.error(*v, "daemon.max_handshakes must be 1 to 1024");
+    else
+      d.max_handshakes = static_cast<size_t>(v->get());
+  }
+  if (const auto* v = f.integer("handshakes_per_address")) {
+    if (v->get() < 1 || v->get() > 100000)
+      ctx.error(*v, "daemon.handshakes_per_address must be 1 to 100000");
+    else
+      d.handshakes_per_address = static_cast<unsigned>(v->get());
   }
   f.reject_unknown();
 }

@@ -106,6 +106,8 @@ Listener::Limits listener_limits(const config::Config& c) {
 TlsEndpoint::Limits tls_limits(const config::Config& c) {
   TlsEndpoint::Limits l;
   l.timeout = c.daemon.connection_timeout;
+  l.max_handshakes = c.daemon.max_handshakes;
+  l.per_window = c.daemon.handshakes_per_address;
   return l;
 }
 

@@ -123,22 +123,21 @@ TlsEndpoint::TlsEndpoint(asio::io_context& io, const std::string& key_file, cons
 
 TlsEndpoint::~TlsEndpoint() = default;
 
-bool TlsEndpoint::allow(util::Ipv4 peer) {
-  if (running_ >= limits_.max_handshakes) return false;
-  const auto now = std::chrono::steady_clock::now();
+bool HandshakeCap::allow(util::Ipv4 peer, Clock::time_point now, size_t running, size_t max_at_once,
+                         unsigned per_window, std::chrono::milliseconds window) {
+  if (running >= max_at_once) return false;
   auto& times = recent_[peer];
-  while (!times.empty() && now - times.front() >= limits_.window) times.pop_front();
-  if (times.size() >= limits_.per_window) return false;
+  while (!times.empty() && now - times.front() >= window) times.pop_front();
+  if (times.size() >= per_window) return false;
   times.push_back(now);
-  // Bounded: addresses whose window has passed are forgotten once there are many.
-  if (recent_.size() > 4096) {
-    std::erase_if(recent_, [&](const auto& kv) { return kv.second.empty() || now - kv.second.back() >= limits_.window; });
-  }
+  if (recent_.size() > kSweepAt)
+    std::erase_if(recent_, [&](const auto& kv) { return kv.second.empty() || now - kv.second.back() >= window; });
   return true;
 }
 
 bool TlsEndpoint::take(util::Fd& fd, util::Ipv4 peer) {
-  if (!allow(peer)) {
+  if (!cap_.allow(peer, std::chrono::steady_clock::now(), running_, limits_.max_handshakes, limits_.per_window,
+                  limits_.window)) {
     ++counters_.capped;
     return false;
   }

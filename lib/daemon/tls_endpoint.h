@@ -22,6 +22,26 @@
 
 namespace dashctl::daemon {
 
+/// The TLS endpoint's caps, pure (time passed in): at most `max_at_once` handshakes at a
+/// time, and at most `per_window` handshakes per address within `window`, so that a device
+/// flooding from a button's address cannot burn the daemon's CPU. Memory stays bounded: the
+/// addresses whose window has passed are forgotten once there are many.
+class HandshakeCap {
+ public:
+  using Clock = std::chrono::steady_clock;
+  /// Whether a handshake with `peer` may start now, `running` being those under way;
+  /// counts it when it may.
+  bool allow(util::Ipv4 peer, Clock::time_point now, size_t running, size_t max_at_once, unsigned per_window,
+             std::chrono::milliseconds window);
+  size_t addresses() const { return recent_.size(); }
+
+  /// Addresses remembered before the forgotten ones are swept out.
+  static constexpr size_t kSweepAt = 4096;
+
+ private:
+  std::map<util::Ipv4, std::deque<Clock::time_point>> recent_;
+};
+
 class TlsEndpoint {
  public:
   struct Limits {
@@ -56,14 +76,13 @@ class TlsEndpoint {
  private:
   struct Impl;
   struct Session;
-  bool allow(util::Ipv4 peer);
 
   boost::asio::io_context& io_;
   std::unique_ptr<Impl> impl_;
   Limits limits_;
   Counters counters_;
   size_t running_ = 0;
-  std::map<util::Ipv4, std::deque<std::chrono::steady_clock::time_point>> recent_;
+  HandshakeCap cap_;
 };
 
 }  // namespace dashctl::daemon

@@ -67,6 +67,10 @@ TEST_CASE("a good config has no problems and keeps the defaults it leaves out") 
   CHECK(c.network.intercept_ports == std::vector<uint16_t>{443});
   CHECK(c.network.isolate);
   CHECK(c.network.force_dns);
+  CHECK(c.network.tls);
+  CHECK(c.network.ntp);
+  CHECK(c.network.ntp_port == 1123);
+  CHECK(c.daemon.state_dir == default_daemon_state_dir());
   CHECK(c.intercept.hostnames == default_hostnames());
   CHECK(c.dnsmasq.conf_dir == "/etc/dnsmasq.d");
   CHECK(c.dnsmasq.reload.kind == Reload::Kind::pidfile);
@@ -135,6 +139,9 @@ TEST_CASE("every validation rule reports its problem at its place") {
        "\"10.77.0.0/24\"", "does not contain listen_address 10.1.0.1"},
       {"port range", kNet + "listen_port = 70000\n", "70000", "must be a port from 1 to 65535, not 70000"},
       {"privileged port", kNet + "listen_port = 80\n", "80", "must be 1024 or above"},
+      {"privileged NTP port", kNet + "ntp_port = 123\n", "123", "network.ntp_port must be 1024 or above"},
+      {"tls not a boolean", kNet + "tls = \"yes\"\n", "\"yes\"", "network.tls must be true or false"},
+      {"relative state_dir", kNet + "[daemon]\nstate_dir = \"state\"\n", "\"state\"", "daemon.state_dir"},
       {"port type", kNet + "listen_port = \"1443\"\n", "\"1443\"", "must be a port number, not a string"},
       {"intercept port twice", kNet + "intercept_ports = [443, 443]\n", "443]", "lists 443 twice"},
       {"intercept port is listen port", kNet + "intercept_ports = [443, 1443]\n", "1443]",
