@@ -95,9 +95,12 @@ def check_units(unit_dir, binary):
         daemon = f.read()
     for line in ("Type=notify", "DynamicUser=yes", "RuntimeDirectory=dashctl", "CapabilityBoundingSet=",
                  "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK", "NoNewPrivileges=yes",
-                 "ProtectSystem=strict", "SystemCallFilter=@system-service", "Restart=on-failure"):
+                 "ProtectSystem=strict", "SystemCallFilter=@system-service", "Restart=on-failure",
+                 "StateDirectory=dashctl-daemon", "StateDirectoryMode=0700", "SystemCallFilter=adjtimex clock_adjtime"):
         check(re.search(rf"(?m)^{re.escape(line)}$", daemon), f"dashctl.service lacks {line}")
-    for bad in ("StateDirectory=", "AmbientCapabilities="):
+    # /var/lib/dashctl is setup's (root): a StateDirectory= of that name would hand it to the
+    # dynamic user. The daemon's own state is /var/lib/dashctl-daemon.
+    for bad in ("StateDirectory=dashctl$", "AmbientCapabilities="):
         check(not re.search(rf"(?m)^{bad}", daemon), f"dashctl.service sets {bad} (uncommented)")
     with open(os.path.join(unit_dir, "dashctl-setup.service")) as f:
         setup = f.read()
