@@ -24,6 +24,36 @@ def _raise_on_signal(signum, _frame):
     raise SystemExit(128 + signum)  # unwinds through every `with Lab(...)`
 
 
+def _start_time(pid):
+    """A process's start time (field 22 of /proc/PID/stat), or None when it is gone: with the
+    pid, it names the process even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def sweep_orphans(repo, base):
+    """Takes down the labs (dt-*) whose test process is gone. A test killed with SIGKILL (by
+    hand, or a runner that kills hard) cannot take its own lab down; the next lab made does.
+    A lab without an owner file is one being made, or not a test's: left alone. Returns the
+    names taken down."""
+    gone = []
+    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        try:
+            with open(os.path.join(base, name, "owner")) as f:
+                pid, start = f.read().split()
+        except (OSError, ValueError):
+            continue
+        if not name.startswith("dt-") or _start_time(int(pid)) == start:
+            continue
+        subprocess.run([os.path.join(repo, "scripts", "lab"), "-n", name, "down"], capture_output=True,
+                       timeout=60, env={**os.environ, "DASHCTL_LAB": name})
+        gone.append(name)
+    return gone
+
+
 class Lab:
     def __init__(self, repo, buttons=3, name=None):
         self.repo = repo
@@ -42,7 +72,10 @@ class Lab:
     def up(self):
         for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(s, _raise_on_signal)
+        sweep_orphans(self.repo, os.path.dirname(self.state))
         self.script("lab", "-b", str(self.buttons), "up")
+        with open(os.path.join(self.state, "owner"), "w") as f:
+            f.write(f"{os.getpid()} {_start_time(os.getpid())}\n")
         out = self.script("lab", "env").stdout
         self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         return self

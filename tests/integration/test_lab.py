@@ -2,6 +2,7 @@
 """The lab itself: it comes and goes without a trace, a press without dashctl behaves as a
 button would on a plain network, and two labs do not see each other."""
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -124,6 +125,23 @@ def case_fixture_cleans_up(repo):
         check(name.startswith("dt-") and p.returncode != 0, f"child: {p.returncode} {p.stdout} {p.stderr}")
         check(namespaces(name) == [], f"'{ending}' left {namespaces(name)}")
         check(not os.path.exists(os.path.join("/run/dashctl-lab", name)), f"'{ending}' left the state dir")
+
+
+def case_orphan_swept(repo):
+    """A test killed with SIGKILL cannot take its lab down: the next lab made does."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import os, signal, sys; sys.path.insert(0, {here!r}); from labfixture import Lab\n"
+            f"with Lab({repo!r}, buttons=1) as lab:\n"
+            f"    print(lab.name, flush=True)\n"
+            f"    os.kill(os.getpid(), signal.SIGKILL)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    name = p.stdout.split()[0] if p.stdout.split() else ""
+    check(name.startswith("dt-") and p.returncode == -signal.SIGKILL, f"child: {p.returncode} {p.stdout} {p.stderr}")
+    check(namespaces(name) != [], f"a SIGKILLed test cannot clean up, yet {name} is gone")
+    with Lab(repo, buttons=1) as lab:
+        check(namespaces(name) == [], f"the next lab ({lab.name}) left the orphan {namespaces(name)}")
+        check(not os.path.exists(os.path.join("/run/dashctl-lab", name)), "the orphan's state dir is still there")
+        check(namespaces(lab.name) != [], "the new lab is not up")
 
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
