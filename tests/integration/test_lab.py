@@ -112,16 +112,21 @@ def case_two_labs(repo):
         check(b.press("btn2")[0]["outcome"] == "refused", "lab b stopped working after lab a went down")
 
 
+def child_lab(repo, ending):
+    """A child process that makes a lab, prints its name and ends with `ending`: (its result, the name)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import os, signal, sys, time; sys.path.insert(0, {here!r}); from labfixture import Lab\n"
+            f"with Lab({repo!r}, buttons=1) as lab:\n"
+            f"    print(lab.name, flush=True)\n"
+            f"    {ending}\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    return p, p.stdout.split()[0] if p.stdout.split() else ""
+
+
 def case_fixture_cleans_up(repo):
     """A test that fails, or is killed, still leaves no lab behind."""
-    here = os.path.dirname(os.path.abspath(__file__))
     for ending in ("raise RuntimeError('test failed')", "os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)"):
-        code = (f"import os, signal, sys, time; sys.path.insert(0, {here!r}); from labfixture import Lab\n"
-                f"with Lab({repo!r}, buttons=1) as lab:\n"
-                f"    print(lab.name, flush=True)\n"
-                f"    {ending}\n")
-        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-        name = p.stdout.split()[0] if p.stdout.split() else ""
+        p, name = child_lab(repo, ending)
         check(name.startswith("dt-") and p.returncode != 0, f"child: {p.returncode} {p.stdout} {p.stderr}")
         check(namespaces(name) == [], f"'{ending}' left {namespaces(name)}")
         check(not os.path.exists(os.path.join("/run/dashctl-lab", name)), f"'{ending}' left the state dir")
@@ -129,13 +134,7 @@ def case_fixture_cleans_up(repo):
 
 def case_orphan_swept(repo):
     """A test killed with SIGKILL cannot take its lab down: the next lab made does."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    code = (f"import os, signal, sys; sys.path.insert(0, {here!r}); from labfixture import Lab\n"
-            f"with Lab({repo!r}, buttons=1) as lab:\n"
-            f"    print(lab.name, flush=True)\n"
-            f"    os.kill(os.getpid(), signal.SIGKILL)\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    name = p.stdout.split()[0] if p.stdout.split() else ""
+    p, name = child_lab(repo, "os.kill(os.getpid(), signal.SIGKILL)")
     check(name.startswith("dt-") and p.returncode == -signal.SIGKILL, f"child: {p.returncode} {p.stdout} {p.stderr}")
     check(namespaces(name) != [], f"a SIGKILLed test cannot clean up, yet {name} is gone")
     with Lab(repo, buttons=1) as lab:
