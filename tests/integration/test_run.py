@@ -51,19 +51,21 @@ class Subscriber:
 class Daemon:
     """dashctl run as nobody in the router namespace."""
 
-    def __init__(self, d, env=(), net_admin=False):
+    def __init__(self, d, env=(), net_admin=False, uid=NOBODY):
         self.d = d
+        self.uid = uid
         self.log = open(os.path.join(d.lab.state, "run.log"), "a+")
+        started = self.text().count("listening on")  # the log of the lab's earlier daemons too
         # net_admin: as systemd's AmbientCapabilities=CAP_NET_ADMIN would run it, for the nflog source.
         caps = ["--inh-caps=+net_admin", "--ambient-caps=+net_admin"] if net_admin else []
         self.p = subprocess.Popen(["ip", "netns", "exec", f"{d.lab.name}-router", "env", *env, "setpriv",
-                                   f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *caps, d.binary,
+                                   f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *caps, d.binary,
                                    "-c", d.config, "run"], stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and "listening on" not in self.text():
+        while time.monotonic() < deadline and self.text().count("listening on") == started:
             check(self.p.poll() is None, f"dashctl run exited {self.p.returncode}:\n{self.text()}")
             time.sleep(0.05)
-        check("listening on" in self.text(), f"dashctl run did not start:\n{self.text()}")
+        check(self.text().count("listening on") > started, f"dashctl run did not start:\n{self.text()}")
 
     def text(self):
         self.log.flush()
@@ -71,7 +73,7 @@ class Daemon:
             return f.read()
 
     def status(self):
-        return json.loads(ok(self.d("--json", "status", user=NOBODY), "status"))["daemon"]
+        return json.loads(ok(self.d("--json", "status", user=self.uid), "status"))["daemon"]
 
     def rss_kib(self):
         # ip netns exec, env and setpriv each exec the next: the daemon has this pid.
@@ -85,15 +87,16 @@ class Daemon:
         return self.p.returncode
 
 
-def prepare(lab, buttons=("btn1",), extra=""):
-    """setup, buttons with an mqtt and an exec action, a runtime dir nobody can write."""
+def prepare(lab, buttons=("btn1",), extra="", state_dir=True):
+    """setup, buttons with an mqtt and an exec action, a runtime dir nobody can write; the daemon's
+    state in it unless state_dir is False (then daemon.state_dir is the default, from the environment)."""
     run_dir = os.path.join(lab.state, "run")
     os.makedirs(run_dir, mode=0o777, exist_ok=True)
     os.chmod(run_dir, 0o777)
     os.chmod(lab.state, 0o755)
     exec_log = os.path.join(run_dir, "exec.log")
-    d = Dashctl(lab, extra=f'[mqtt]\nurl = "mqtt://10.77.0.1:1883"\n[daemon]\ncontrol_socket = "{run_dir}/control.sock"\n'
-                          f'state_dir = "{run_dir}/state"\n' + extra)
+    d = Dashctl(lab, extra=f'[mqtt]\nurl = "mqtt://10.77.0.1:1883"\n[daemon]\ncontrol_socket = "{run_dir}/control.sock"\n' +
+                          (f'state_dir = "{run_dir}/state"\n' if state_dir else "") + extra)
     buttons_dir = os.path.join(d.dir, "buttons.d")
     os.makedirs(buttons_dir, exist_ok=True)
     for b in buttons:
@@ -234,6 +237,72 @@ def case_button_life(repo):
             lab.sleep("btn3")
         check(daemon.stop() == 0, daemon.text())
         sub.close()
+
+
+def case_tls_identity(repo):
+    """Where the daemon keeps its TLS key and certificate when daemon.state_dir is not set, and that
+    it makes them once: under the package's unit (DynamicUser=, StateDirectory=dashctl-daemon: systemd
+    makes the directory, 0700, the unit's user's, and names it in $STATE_DIRECTORY) and by hand
+    ($XDG_STATE_HOME/dashctl, else ~/.local/state/dashctl). A directory it cannot write turns the
+    TLS endpoint off, not the daemon."""
+    with Lab(repo) as lab:
+        d, _ = prepare(lab, state_dir=False)
+        lab.wake("btn1")
+        try:
+            def handshake():
+                p = lab.exec("btn1", "timeout", "10", "openssl", "s_client", "-connect", "10.77.0.1:443", "-brief",
+                             input_text="")
+                return "Protocol version" in p.stderr + p.stdout, p.stdout + p.stderr
+
+            def identity(directory, uid):
+                for name, mode in (("tls.key", 0o600), ("tls.crt", 0o644)):
+                    st = os.stat(os.path.join(directory, name))
+                    check(st.st_uid == uid and st.st_mode & 0o777 == mode,
+                          f"{directory}/{name}: uid {st.st_uid} mode {st.st_mode & 0o777:o}")
+                return open(os.path.join(directory, "tls.crt")).read()
+
+            # The package's unit: a dynamic uid (DynamicUser= picks them from 61184-65519), HOME=/.
+            dynamic = 61234
+            unit_dir = os.path.join(lab.state, "var/lib/dashctl-daemon")
+            os.makedirs(unit_dir, mode=0o755)
+            os.chown(unit_dir, dynamic, dynamic)
+            os.chmod(unit_dir, 0o700)
+            unit_env = ("-u", "XDG_STATE_HOME", f"STATE_DIRECTORY={unit_dir}", "HOME=/")
+            certs = []
+            for _ in range(2):
+                daemon = Daemon(d, env=unit_env, uid=dynamic)
+                done, said = handshake()
+                check(done, f"no handshake under the unit's environment:\n{said}\n{daemon.text()}")
+                check(daemon.stop() == 0, daemon.text())
+                certs.append(identity(os.path.join(unit_dir, "tls"), dynamic))
+            check(certs[0] == certs[1], "the certificate was made anew on the second start")
+            check(daemon.text().count("made a key") == 1, f"made once:\n{daemon.text()}")
+
+            # By hand, as nobody: ~/.local/state/dashctl, private; $XDG_STATE_HOME/dashctl when set.
+            home = os.path.join(lab.state, "home")
+            xdg = os.path.join(lab.state, "xdg")
+            for directory in (home, xdg):
+                os.makedirs(directory, mode=0o755)
+                os.chown(directory, NOBODY, NOBODY)
+            for env, where in ((("-u", "STATE_DIRECTORY", "-u", "XDG_STATE_HOME", f"HOME={home}"),
+                                os.path.join(home, ".local/state/dashctl")),
+                               (("-u", "STATE_DIRECTORY", f"XDG_STATE_HOME={xdg}", f"HOME={home}"),
+                                os.path.join(xdg, "dashctl"))):
+                daemon = Daemon(d, env=env)
+                done, said = handshake()
+                check(done, f"no handshake by hand ({where}):\n{said}\n{daemon.text()}")
+                check(daemon.stop() == 0, daemon.text())
+                identity(os.path.join(where, "tls"), NOBODY)
+                check(os.stat(where).st_mode & 0o777 == 0o700, f"{where} is not private")
+
+            # Nowhere to write: the endpoint is off and says why; the daemon runs, the connection is a press.
+            daemon = Daemon(d, env=("-u", "STATE_DIRECTORY", "-u", "XDG_STATE_HOME", "HOME=/"))
+            check("tls endpoint off" in daemon.text() and "daemon.state_dir" in daemon.text(), daemon.text())
+            check(not handshake()[0], "a handshake without a certificate")
+            check(daemon.status()["counters"]["presses"] >= 1, f"{daemon.status()}")
+            check(daemon.stop() == 0, daemon.text())
+        finally:
+            lab.sleep("btn1")
 
 
 def clock_synchronised():
