@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/model.h"
+#include "daemon/protocol.h"
 
 namespace dashctl::cmd {
 
@@ -54,6 +55,9 @@ void apply_press_options(const std::string& verb, const PressOptions& o, config:
 
 /// Loads the config named by the globals, throwing config::ConfigError when it is bad.
 config::Config load_config(const Globals& globals);
+
+/// A button's battery estimate as status and button show print it: "~87%", "~20% low".
+std::string battery_text(const daemon::ButtonHistory& h);
 
 /// Left-aligned columns, two spaces apart; the first row is a header, bold on a TTY.
 void print_table(const Globals& globals, const std::vector<std::vector<std::string>>& rows);

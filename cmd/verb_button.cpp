@@ -1,4 +1,4 @@
-// dashctl button list|show|add|remove|rename|test: managing buttons by hand.
+// dashctl button list|show|add|remove|rename|test|battery: managing buttons by hand.
 
 #include <cstdio>
 #include <memory>
@@ -8,7 +8,9 @@
 
 #include "cli.h"
 #include "config/load.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/protocol.h"
 #include "plumbing/button.h"
 #include "util/duration.h"
 #include "util/error.h"
@@ -103,11 +105,57 @@ int run_list(const Globals& g, bool names) {
   return 0;
 }
 
+/// The running daemon's history of a button, with the answer's JSON of it in `raw`; nullopt
+/// when no daemon runs (it keeps the history). Throws util::Error when one answers badly.
+std::optional<daemon::ButtonHistory> daemon_history(const config::Config& c, const std::string& name,
+                                                    nlohmann::json* raw = nullptr) {
+  const auto answer = daemon::ask(c.daemon.control_socket, "status");
+  if (!answer) return std::nullopt;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(*answer);
+  } catch (const nlohmann::json::exception&) {
+    throw Error(Exit::unavailable, "the daemon's status answer is not JSON");
+  }
+  const auto status = daemon::read_status(j);
+  for (size_t i = 0; i < status.buttons.size(); ++i) {
+    if (status.buttons[i].name != name) continue;
+    if (!status.buttons[i].history)
+      throw Error(Exit::unavailable, "the running daemon keeps no history (an older dashctl): restart it");
+    if (raw) *raw = j["buttons"][i]["history"];
+    return status.buttons[i].history;
+  }
+  throw Error(Exit::unavailable, "the running daemon does not know button '" + name + "' yet",
+              "it reloads its config on SIGHUP ('systemctl reload dashctl')");
+}
+
+/// "~87% (an estimate: 1234 s of 7000 s awake used since 2026-..., warning at 25%)".
+std::string battery_line(const daemon::ButtonHistory& h) {
+  char used[160];
+  const double awake_used = (100.0 - h.battery) / 100.0 * static_cast<double>(h.battery_capacity_s);
+  std::snprintf(used, sizeof used, " (an estimate: about %.0f s of %lld s awake used since %s", awake_used,
+                static_cast<long long>(h.battery_capacity_s),
+                h.battery_since ? h.battery_since->c_str() : "the history began");
+  std::string out = battery_text(h) + used;
+  out += h.battery_warning ? ", warning at " + std::to_string(h.battery_warning) + "%)" : ", no warning)";
+  return out;
+}
+
 int run_show(const Globals& g, const std::string& name) {
   const auto c = load_config(g);
   const auto& b = find(c, name);
+  nlohmann::json raw;
+  std::optional<daemon::ButtonHistory> history;
+  std::string problem = "the daemon is not running (it keeps the history)";
+  try {
+    history = daemon_history(c, name, &raw);
+  } catch (const Error& e) {
+    problem = e.what();  // the config part stands on its own
+  }
   if (g.json) {
-    std::puts(button_json(b).dump(2).c_str());
+    auto j = button_json(b);
+    j["history"] = history ? raw : nlohmann::json();
+    std::puts(j.dump(2).c_str());
     return 0;
   }
   std::printf("button %s\n", b.name.c_str());
@@ -118,6 +166,49 @@ int run_show(const Globals& g, const std::string& name) {
   if (b.on_press.empty()) std::printf("  on press: nothing yet\n");
   for (size_t i = 0; i < b.on_press.size(); ++i)
     std::printf("  %s %s\n", i == 0 ? "on press:" : "         ", action_text(b.on_press[i]).c_str());
+  if (!history) {
+    std::printf("  history: unknown: %s\n", problem.c_str());
+    return 0;
+  }
+  std::printf("  presses: %llu in total, the last %s\n", static_cast<unsigned long long>(history->presses),
+              history->last_press ? history->last_press->c_str() : "never");
+  std::printf("  seen:    %s\n", history->last_seen ? history->last_seen->c_str() : "never");
+  std::printf("  awake:   %.1f s in all (estimated)\n", history->awake_s);
+  std::printf("  battery: %s\n", battery_line(*history).c_str());
+  return 0;
+}
+
+struct BatteryOptions {
+  bool replaced = false;
+  int level = 100;
+};
+
+int run_battery(const Globals& g, const std::string& name, const BatteryOptions& o, bool level_given) {
+  const auto c = load_config(g);
+  const auto& b = find(c, name);
+  if (level_given && !o.replaced) throw Error(Exit::usage, "button battery: --level goes with --replaced");
+  if (o.replaced) {
+    const auto answer = daemon::ask(c.daemon.control_socket, daemon::battery_request({b.name, o.level}));
+    if (!answer)
+      throw Error(Exit::unavailable, "the daemon is not running (nothing answers on " + c.daemon.control_socket + ")",
+                  "'dashctl run' keeps the batteries: start it, then say this again");
+    const auto j = nlohmann::json::parse(*answer, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("ok"))
+      throw Error(Exit::unavailable, "the daemon refused: " + (j.is_object() && j.contains("error") && j["error"].is_string()
+                                                                   ? j["error"].get<std::string>()
+                                                                   : *answer));
+  }
+  nlohmann::json raw;
+  const auto history = daemon_history(c, name, &raw);
+  if (!history)
+    throw Error(Exit::unavailable, "the daemon is not running (nothing answers on " + c.daemon.control_socket + ")",
+                "'dashctl run' keeps the batteries");
+  if (g.json) {
+    std::puts(raw["battery"].dump(2).c_str());
+    return 0;
+  }
+  if (o.replaced) std::printf("%s: a new battery at %d%%\n", b.name.c_str(), o.level);
+  std::printf("%s: %s\n", b.name.c_str(), battery_line(*history).c_str());
   return 0;
 }
 
@@ -179,7 +270,7 @@ int run_add(const Globals& g, const AddOptions& o) {
 }  // namespace
 
 void setup_button(CLI::App& app, Globals& g, Action& action) {
-  auto* button = app.add_subcommand("button", "List, show, add, remove, rename and test buttons");
+  auto* button = app.add_subcommand("button", "List, show, add, remove, rename and test buttons; their batteries");
   button->require_subcommand(1);
 
   auto* list = button->add_subcommand("list", "List the buttons");
@@ -191,6 +282,18 @@ void setup_button(CLI::App& app, Globals& g, Action& action) {
   auto* show = button->add_subcommand("show", "Show one button");
   show->add_option("name", *name, "The button")->required()->type_name("NAME");
   show->callback([&, name] { action = [&, name] { return run_show(g, *name); }; });
+
+  auto battery_opts = std::make_shared<BatteryOptions>();
+  auto* battery =
+      button->add_subcommand("battery", "Show a button's battery estimate; --replaced after a new battery");
+  battery->add_option("name", *name, "The button")->required()->type_name("NAME");
+  battery->add_flag("--replaced", battery_opts->replaced, "A new battery is in: the estimate starts again");
+  auto* level = battery->add_option("--level", battery_opts->level, "With --replaced: its level, if not full")
+                    ->type_name("PERCENT")
+                    ->check(CLI::Range(1, 100));
+  battery->callback([&, name, battery_opts, level] {
+    action = [&, name, battery_opts, level] { return run_battery(g, *name, *battery_opts, level->count() > 0); };
+  });
 
   auto opts = std::make_shared<AddOptions>();
   auto* add = button->add_subcommand("add", "Add a button in its own file, buttons.d/NAME.toml");

@@ -31,6 +31,16 @@ std::string duration_text(double us) {
   return buf;
 }
 
+}  // namespace
+
+std::string battery_text(const daemon::ButtonHistory& h) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "~%.0f%%%s", h.battery, h.battery_low ? " low" : "");
+  return buf;
+}
+
+namespace {
+
 void print_daemon(const std::optional<daemon::StatusAnswer>& d, const std::string& problem, const std::string& socket) {
   if (!problem.empty()) {
     std::printf("listener: %s\n", problem.c_str());
@@ -80,16 +90,25 @@ void print_daemon(const std::optional<daemon::StatusAnswer>& d, const std::strin
                                  : std::string("ntp off");
     std::printf("life:     %s, %s\n", tls.c_str(), ntp.c_str());
   }
-  // SOURCES: every source that saw the latest press, the first (which fired it) first. AWAKE:
-  // how long the latest press lasted as this host saw it, from its first sighting to its last.
-  std::vector<std::vector<std::string>> rows{{"BUTTON", "PRESSES", "LAST PRESS", "SOURCES", "FROM", "AWAKE"}};
+  if (d->history && d->history->problem)
+    std::printf("history:  not kept across restarts: %s\n", d->history->problem->c_str());
+  // PRESSES: in total, across restarts (since this daemon started, from a daemon too old to
+  // keep a history). SOURCES: every source that saw the latest press, the first (which fired
+  // it) first. AWAKE: how long the latest press lasted as this host saw it, from its first
+  // sighting to its last. BATTERY: the estimate from the awake time (dashctl.toml(5)).
+  std::vector<std::vector<std::string>> rows{
+      {"BUTTON", "PRESSES", "LAST PRESS", "SOURCES", "FROM", "AWAKE", "LAST SEEN", "BATTERY (EST.)"}};
   for (const auto& b : d->buttons) {
     std::string sources;
     for (const auto& src : b.press_sources) sources += (sources.empty() ? "" : ",") + src;
     const std::string awake =
         b.last_press && b.last_press_span_ms ? duration_text(*b.last_press_span_ms * 1000.0) : std::string("-");
-    rows.push_back({b.name, std::to_string(b.presses), b.last_press ? b.last_press->time : "-",
-                    b.last_press ? sources : "-", b.last_press ? b.last_press->ip : "-", awake});
+    const auto& h = b.history;
+    std::string last_press = b.last_press ? b.last_press->time : "-";
+    if (!b.last_press && h && h->last_press) last_press = *h->last_press;
+    rows.push_back({b.name, std::to_string(h ? h->presses : b.presses), last_press, b.last_press ? sources : "-",
+                    b.last_press ? b.last_press->ip : "-", awake, h && h->last_seen ? *h->last_seen : "-",
+                    h ? battery_text(*h) : "-"});
   }
   std::printf("\n");
   Globals plain;

@@ -129,9 +129,13 @@ _dashctl()
             ;;
         button)
             case $sub in
-                "") words="list show add remove rename test" ;;
+                "") words="list show add remove rename test battery" ;;
                 list) opts+=" --names" ;;
                 show | remove | rename | test) ((nargs == 0)) && words=$(_dashctl_buttons) ;;
+                battery)
+                    opts+=" --replaced --level"
+                    ((nargs == 0)) && words=$(_dashctl_buttons)
+                    ;;
                 add) opts+=" --mac --ip --window --mqtt --exec --webhook" ;;
             esac
             ;;
@@ -141,7 +145,7 @@ _dashctl()
         help)
             case $sub in
                 "") words=$verbs ;;
-                button) ((nargs == 0)) && words="list show add remove rename test" ;;
+                button) ((nargs == 0)) && words="list show add remove rename test battery" ;;
                 config) ((nargs == 0)) && words="check" ;;
             esac
             ;;

@@ -77,7 +77,7 @@ complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a teardown -d 'Remo
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a status -d "Show whether the plumbing is in place and current, and the daemon's state"
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a learn -d 'Press a button to add it, with a static lease (needs root)'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a run -d 'Run the daemon in the foreground (no root needed)'
-complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a button -d 'List, show, add, remove, rename and test buttons'
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a button -d 'List, show, add, remove, rename and test buttons; their batteries'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a dhcp-event -d "Hand a dnsmasq lease event to the daemon (dnsmasq's dhcp-script)"
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a config -d 'Work with the config file'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a version -d 'Show the version and the libraries it was built with'
@@ -91,9 +91,12 @@ complete -c dashctl -n $button_at -a add -d 'Add a button in its own file, butto
 complete -c dashctl -n $button_at -a remove -d "Remove a button's own file"
 complete -c dashctl -n $button_at -a rename -d 'Rename a button and its file'
 complete -c dashctl -n $button_at -a test -d "Fire a button's actions now, without a press"
-complete -c dashctl -n '__dashctl_at button show; or __dashctl_at button remove; or __dashctl_at button rename; or __dashctl_at button test' \
+complete -c dashctl -n $button_at -a battery -d "Show a button's battery estimate; --replaced after a new battery"
+complete -c dashctl -n '__dashctl_at button show; or __dashctl_at button remove; or __dashctl_at button rename; or __dashctl_at button test; or __dashctl_at button battery' \
     -a '(__dashctl_buttons)' -d Button
 complete -c dashctl -n '__dashctl_in button list' -l names -d 'Only the names, one a line'
+complete -c dashctl -n '__dashctl_in button battery' -l replaced -d 'A new battery is in: the estimate starts again'
+complete -c dashctl -n '__dashctl_in button battery' -l level -x -d 'With --replaced: its level, if not full (1-100)'
 complete -c dashctl -n '__dashctl_in button add' -l mac -x -d "The button's MAC address"
 complete -c dashctl -n '__dashctl_in button add' -l ip -x -d 'Its static address'
 complete -c dashctl -n '__dashctl_in button add' -l window -x -d 'Sightings within this time are one press'

@@ -20,7 +20,7 @@ const std::vector<std::string> mqtt{"url",         "topic_prefix",  "client_id",
 const std::vector<std::string> daemon{"control_socket", "event_socket", "max_connections",
                                       "connection_timeout", "shutdown_grace", "state_dir",
                                       "max_handshakes", "handshakes_per_address"};
-const std::vector<std::string> button{"mac", "ip", "window", "on_press"};
+const std::vector<std::string> button{"mac", "ip", "window", "on_press", "battery_capacity", "battery_warning"};
 const std::vector<std::string> inline_button = [] {
   auto k = button;  // defined above, so initialised first
   k.push_back("name");

@@ -62,6 +62,10 @@ struct Button {
   std::optional<util::Ipv4> ip;  ///< static DHCP lease
   std::chrono::milliseconds window = 10s;
   std::vector<Action> on_press;
+  /// What one battery lasts, in seconds the button is awake (the battery estimate).
+  std::chrono::seconds battery_capacity{7000};
+  /// The battery estimate's warning level, percent; 0: never warn.
+  unsigned battery_warning = 25;
 
   Origin where;           ///< the button's definition
   Origin mac_where;       ///< its mac key, for "already used" messages

@@ -441,6 +441,16 @@ void parse_button_fields(Ctx& ctx, Fields& f, const toml::table& t, Button& b) {
     if (auto d = duration_value(ctx, *v, f.name("window"), 100ms, 1h)) b.window = *d;
   }
   if (const auto* arr = f.array("on_press")) parse_actions(ctx, *arr, f.name("on_press"), b.on_press);
+  if (const auto* v = f.string("battery_capacity")) {
+    if (auto d = duration_value(ctx, *v, f.name("battery_capacity"), 1min, 1000h))
+      b.battery_capacity = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  }
+  if (const auto* v = f.integer("battery_warning")) {
+    if (v->get() < 0 || v->get() > 99)
+      ctx.error(*v, f.name("battery_warning") + " must be a percentage from 0 (never warn) to 99");
+    else
+      b.battery_warning = static_cast<unsigned>(v->get());
+  }
   if (!f.take("mac") && !f.take("ip")) {
     ctx.error(t.source(), "button '" + b.name + "' needs a mac or an ip to be recognised by");
   }

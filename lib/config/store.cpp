@@ -82,6 +82,11 @@ std::string render_button_file(const Button& b) {
   if (b.mac) out << "mac = " << toml_text(toml::value<std::string>(b.mac->str())) << "\n";
   if (b.ip) out << "ip = " << toml_text(toml::value<std::string>(b.ip->str())) << "\n";
   out << "window = " << toml_text(toml::value<std::string>(util::format_duration(b.window))) << "\n";
+  if (b.battery_capacity != Button{}.battery_capacity)
+    out << "battery_capacity = "
+        << toml_text(toml::value<std::string>(util::format_duration(std::chrono::milliseconds(b.battery_capacity))))
+        << "\n";
+  if (b.battery_warning != Button{}.battery_warning) out << "battery_warning = " << b.battery_warning << "\n";
   out << "on_press = [\n";
   for (const auto& a : b.on_press) out << "  " << toml_text(render_action(a)) << ",\n";
   out << "]\n";

@@ -105,7 +105,7 @@ void ControlServer::read(const std::shared_ptr<Client>& c) {
                               const Request request = parse_request(std::string_view(c->in.data(), c->received));
                               if (request == Request::incomplete) return read(c);
                               if (request == Request::too_long) return finish();
-                              c->out = handler_(request) + "\n";
+                              c->out = handler_(request, std::string_view(c->in.data(), c->received)) + "\n";
                               asio::async_write(c->socket, asio::buffer(c->out),
                                                 [finish](boost::system::error_code, size_t) { finish(); });
                             });

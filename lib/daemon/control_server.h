@@ -17,8 +17,9 @@ namespace dashctl::daemon {
 
 class ControlServer {
  public:
-  /// The answer to a request, without the '\n' (ping, status, reload or unknown).
-  using Handler = std::function<std::string(Request)>;
+  /// The answer to a request, without the '\n' (ping, status, reload, battery or unknown),
+  /// given what parse_request() read (its first line is the request).
+  using Handler = std::function<std::string(Request, std::string_view received)>;
 
   /// At most this many clients at once; more are closed without an answer.
   static constexpr size_t kMaxClients = 16;

@@ -4,6 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include "actions/runner.h"
 #include "config/load.h"
 #include "daemon/control_server.h"
+#include "daemon/history_keeper.h"
 #include "daemon/lease_events.h"
 #include "daemon/listener.h"
 #include "daemon/nflog_source.h"
@@ -116,6 +118,22 @@ Status::Sighting sighting_status(const press::Sighting& s) {
           util::iso8601(s.wall)};
 }
 
+/// A button's history as status gives it: its record, or a new button's empty one.
+ButtonHistory button_history(const config::Button& b, const history::Record* found) {
+  const history::Record r = found ? *found : history::Record{};
+  ButtonHistory h;
+  h.presses = r.presses;
+  if (r.last_press) h.last_press = util::iso8601(r.last_press->time);
+  if (r.last_seen) h.last_seen = util::iso8601(*r.last_seen);
+  h.awake_s = static_cast<double>(r.awake_ms / 100) / 10.0;
+  h.battery = std::round(history::battery_level(r.battery, b.battery_capacity) * 10) / 10;
+  if (r.battery.since) h.battery_since = util::iso8601(*r.battery.since);
+  h.battery_capacity_s = b.battery_capacity.count();
+  h.battery_warning = b.battery_warning;
+  h.battery_low = b.battery_warning > 0 && h.battery <= b.battery_warning;
+  return h;
+}
+
 /// A histogram's count and quantiles, in microseconds to a tenth.
 LatencyFigure latency(const util::Histogram& h) {
   auto us = [](std::chrono::nanoseconds d) { return static_cast<double>(d.count() / 100) / 10.0; };
@@ -145,16 +163,19 @@ class Daemon {
         runner_(io_, mqtt_, [this](const std::string& button, std::string_view kind, const actions::Outcome& o) {
           action_ended(button, kind, o);
         }),
-        pipeline_(config_, identifier_, tracker_, runner_, mqtt_),
+        history_(io_, config_.daemon.state_dir, [this](const std::set<std::string>& changed) { publish_states(changed); }),
+        pipeline_(config_, identifier_, tracker_, history_.book(), runner_, mqtt_),
         nflog_(io_, sink()),
         signals_(io_, SIGHUP, SIGTERM, SIGINT),
         started_(std::chrono::system_clock::now()),
         started_steady_(std::chrono::steady_clock::now()) {}
 
   int run() {
+    follow_buttons();
     identifier_.set_networks(iot_networks(config_));
     listener_.emplace(io_, listen_address(config_), config_.network.listen_port, listener_limits(config_), sink());
-    control_.emplace(io_, config_.daemon.control_socket, [this](Request r) { return answer(r); });
+    control_.emplace(io_, config_.daemon.control_socket,
+                     [this](Request r, std::string_view received) { return answer(r, received); });
     events_.emplace(io_, config_.daemon.event_socket, sink());
     nflog_.start(config_.network.nflog_group);
     start_ntp();
@@ -166,6 +187,7 @@ class Daemon {
                  config_.buttons.size() == 1 ? "" : "s", config_.daemon.control_socket);
     notify_systemd("READY=1\nSTATUS=listening on " + where);
     io_.run();
+    history_.flush();
     if (mqtt_.client) mqtt_.client->stop(1s);
     control_.reset();
     events_.reset();
@@ -176,7 +198,41 @@ class Daemon {
  private:
   /// Where every source hands its sightings (the listener reads whether it was a button's).
   std::function<bool(press::Sighting)> sink() {
-    return [this](press::Sighting s) { return pipeline_.on_sighting(std::move(s)); };
+    return [this](press::Sighting s) {
+      const bool known = pipeline_.on_sighting(std::move(s));
+      if (known) history_.changed();
+      return known;
+    };
+  }
+
+  // ---- the buttons' history ------------------------------------------------------------------
+
+  /// At start and after a reload: a renamed button keeps its history, a removed one's goes.
+  void follow_buttons() {
+    const auto followed = history_.book().follow(config_);
+    for (const auto& [from, to] : followed.renamed) spdlog::info("history: {} is now {}", from, to);
+    for (const auto& name : followed.dropped) spdlog::info("history: {} is gone from the config; its history too", name);
+    history_.changed();
+  }
+
+  /// The state messages of the buttons whose history changed (after each write of it).
+  void publish_states(const std::set<std::string>& changed) {
+    if (!config_.mqtt) return;
+    for (const auto& name : changed) {
+      const auto* b = config_.find_button(name);
+      const auto* r = history_.book().find(name);
+      if (b && r) mqtt_.publish(mqtt::state_message(*config_.mqtt, *b, *r));
+    }
+  }
+
+  std::string replace_battery(std::string_view received) {
+    const auto request = parse_battery(received);
+    const auto* b = request ? config_.find_button(request->button) : nullptr;
+    if (!b) return nlohmann::json{{"error", "no button '" + (request ? request->button : "") + "'"}}.dump();
+    history_.book().replace_battery(*b, std::chrono::system_clock::now(), request->level);
+    spdlog::info("{}: a new battery, at {}%", b->name, request->level);
+    history_.changed();
+    return std::string(kAnswerOk);
   }
 
   void action_ended(const std::string& button, std::string_view kind, const actions::Outcome& o) {
@@ -233,8 +289,13 @@ class Daemon {
     mqtt_.client->start();
   }
 
+  /// Discovery, and every button's state, which its sensors read.
   void publish_discovery() {
     for (const auto& m : mqtt::discovery_messages(config_)) mqtt_.publish(m);
+    for (const auto& b : config_.buttons) {
+      const auto* r = history_.book().find(b.name);
+      mqtt_.publish(mqtt::state_message(*config_.mqtt, b, r ? *r : history::Record{}));
+    }
   }
 
   // ---- signals, reload, shutdown -----------------------------------------------------------
@@ -278,6 +339,7 @@ class Daemon {
       for (const auto& b : next.buttons) names.insert(b.name);
       tracker_.keep_only(names);
       config_ = std::move(next);  // the pipeline holds a reference to config_
+      follow_buttons();
       listener_->set_limits(listener_limits(config_));
       identifier_.set_networks(iot_networks(config_));
       nflog_.rebind(config_.network.nflog_group);
@@ -360,7 +422,7 @@ class Daemon {
 
   // ---- the control socket's answers ---------------------------------------------------------
 
-  std::string answer(Request request) {
+  std::string answer(Request request, std::string_view received) {
     switch (request) {
       case Request::ping:
         return std::string(kAnswerOk);
@@ -372,6 +434,8 @@ class Daemon {
           if (!stopping_) reload();
         });
         return std::string(kAnswerOk);
+      case Request::battery:
+        return replace_battery(received);
       default:
         return std::string(kAnswerUnknown);
     }
@@ -423,7 +487,8 @@ class Daemon {
     }
     const auto& states = tracker_.buttons();
     for (const auto& b : config_.buttons) {
-      Status::Button button{b.name, 0, 0, std::nullopt, std::nullopt, std::nullopt};
+      Status::Button button;
+      button.name = b.name;
       if (const auto it = states.find(b.name); it != states.end()) {
         button.presses = it->second.presses;
         button.sightings = it->second.sightings;
@@ -437,8 +502,13 @@ class Daemon {
               span.count() <= 0 ? 0.0 : static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(span).count() / 100) / 10.0;
         }
       }
+      button.history = button_history(b, history_.book().find(b.name));
       s.buttons.push_back(std::move(button));
     }
+    s.history.path = history_.path();
+    s.history.writes = history_.counters().writes;
+    s.history.write_errors = history_.counters().write_errors;
+    if (!history_.problem().empty()) s.history.problem = history_.problem();
     for (const auto& u : tracker_.unknown_devices())
       s.unknown.push_back({u.ip.str(), u.mac ? std::optional(u.mac->str()) : std::nullopt, u.sightings,
                            sighting_status(u.last)});
@@ -454,6 +524,7 @@ class Daemon {
   press::Identifier identifier_;
   MqttLink mqtt_;
   actions::ActionRunner runner_;
+  HistoryKeeper history_;
   PressPipeline pipeline_;
   std::optional<Listener> listener_;
   std::optional<ControlServer> control_;

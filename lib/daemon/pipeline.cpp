@@ -10,11 +10,12 @@ std::string who(const press::Sighting& s) { return s.ip.str() + (s.mac ? " (" + 
 }  // namespace
 
 PressPipeline::PressPipeline(const config::Config& config, press::Identifier& identifier, press::Tracker& tracker,
-                             actions::Runner& actions, mqtt::Publisher& mqtt,
+                             history::Book& history, actions::Runner& actions, mqtt::Publisher& mqtt,
                              std::function<press::Clock::time_point()> now)
     : config_(&config),
       identifier_(identifier),
       tracker_(tracker),
+      history_(history),
       actions_(actions),
       mqtt_(mqtt),
       now_(std::move(now)) {}
@@ -35,6 +36,7 @@ bool PressPipeline::on_sighting(press::Sighting s) {
   const auto press = tracker_.sight(id.button->name, id.button->window, s);
   if (!press) {
     spdlog::debug("{}: {} from {} joins the press", id.button->name, press::source_name(s.source), who(s));
+    remember(*id.button, s, false);
     return true;
   }
   ++counters_.presses;
@@ -45,7 +47,17 @@ bool PressPipeline::on_sighting(press::Sighting s) {
   if (c.mqtt) mqtt_.publish(mqtt::press_message(*c.mqtt, *press));
   spdlog::info("{}: pressed ({} from {}: {}, #{})", id.button->name, press::source_name(s.source), who(s), s.detail,
                press->number);
+  remember(*id.button, s, true);
   return true;
+}
+
+void PressPipeline::remember(const config::Button& b, const press::Sighting& s, bool started) {
+  if (!history_.sighted(b, s, started).low_battery) return;
+  const auto* r = history_.find(b.name);
+  spdlog::warn("{}: battery low: about {:.0f}% left, an estimate from its awake time (warning at {}%); after a new "
+               "one: dashctl button battery {} --replaced",
+               b.name, history::battery_level(r->battery, b.battery_capacity), b.battery_warning, b.name);
+  if (config_->mqtt) mqtt_.publish(mqtt::battery_low_message(*config_->mqtt, b, *r, s.wall));
 }
 
 void PressPipeline::unknown(const press::Sighting& s, const press::Identity& id) {

@@ -9,6 +9,7 @@
 
 #include "actions/actions.h"
 #include "config/model.h"
+#include "history/history.h"
 #include "mqtt/topics.h"
 #include "press/identify.h"
 #include "press/press.h"
@@ -30,7 +31,7 @@ class PressPipeline {
   /// The parts are the caller's and must outlive the pipeline. `now` is the clock the
   /// press-to-action histogram is read on (a fake one in tests).
   PressPipeline(const config::Config& config, press::Identifier& identifier, press::Tracker& tracker,
-                actions::Runner& actions, mqtt::Publisher& mqtt,
+                history::Book& history, actions::Runner& actions, mqtt::Publisher& mqtt,
                 std::function<press::Clock::time_point()> now = press::Clock::now);
 
   /// After a reload: the config in use from now on (the caller keeps it alive).
@@ -41,7 +42,9 @@ class PressPipeline {
   /// actions, then publishes its press message (when [mqtt] is set) and logs it: actions,
   /// message and log all see the same press. Unknown devices are logged and published at
   /// most once per kUnknownWindow each; one whose MAC contradicts a button's static address
-  /// is logged as a possible spoof. Returns true when the sighting was a known button's.
+  /// is logged as a possible spoof. Every known button's sighting goes into its history
+  /// (after the actions started): the first time its battery estimate falls to its warning
+  /// level, that is logged and published. Returns true when the sighting was a known button's.
   bool on_sighting(press::Sighting s);
 
   const Counters& counters() const { return counters_; }
@@ -50,10 +53,12 @@ class PressPipeline {
 
  private:
   void unknown(const press::Sighting& s, const press::Identity& id);
+  void remember(const config::Button& b, const press::Sighting& s, bool started);
 
   const config::Config* config_;
   press::Identifier& identifier_;
   press::Tracker& tracker_;
+  history::Book& history_;
   actions::Runner& actions_;
   mqtt::Publisher& mqtt_;
   std::function<press::Clock::time_point()> now_;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/text.h"
 
 namespace dashctl::daemon {
 
@@ -17,7 +18,32 @@ Request parse_request(std::string_view received) {
   if (line == "ping") return Request::ping;
   if (line == "status") return Request::status;
   if (line == "reload") return Request::reload;
+  if (parse_battery(received)) return Request::battery;
   return Request::unknown;
+}
+
+std::optional<BatteryRequest> parse_battery(std::string_view received) {
+  const size_t end = received.substr(0, kMaxRequest).find('\n');
+  if (end == std::string_view::npos) return std::nullopt;
+  std::string_view line = received.substr(0, end);
+  constexpr std::string_view kVerb = "battery ";
+  if (!line.starts_with(kVerb)) return std::nullopt;
+  line.remove_prefix(kVerb.size());
+  const size_t space = line.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const std::string_view name = line.substr(0, space), level = line.substr(space + 1);
+  if (!util::is_button_name(name) || level.empty() || level.size() > 3) return std::nullopt;
+  int value = 0;
+  for (const char ch : level) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    value = value * 10 + (ch - '0');
+  }
+  if (value < 1 || value > 100 || level[0] == '0') return std::nullopt;
+  return BatteryRequest{std::string(name), value};
+}
+
+std::string battery_request(const BatteryRequest& r) {
+  return "battery " + r.button + " " + std::to_string(r.level) + "\n";
 }
 
 namespace {
@@ -75,12 +101,53 @@ const json& array(const json& object, const char* key, const char* where) {
   return j;
 }
 
+bool boolean(const json& object, const char* key, const char* where) {
+  const json& j = field(object, key, where);
+  if (!j.is_boolean()) malformed(std::string(where) + ": \"" + key + "\" is not a boolean");
+  return j.get<bool>();
+}
+
+std::optional<std::string> text_or_null(const json& object, const char* key, const char* where) {
+  if (field(object, key, where).is_null()) return std::nullopt;
+  return text(object, key, where);
+}
+
+ButtonHistory read_history(const json& h) {
+  ButtonHistory out;
+  out.presses = integer<uint64_t>(h, "presses", "a history");
+  out.last_press = text_or_null(h, "last_press", "a history");
+  out.last_seen = text_or_null(h, "last_seen", "a history");
+  out.awake_s = duration(h, "awake_s", "a history", "seconds");
+  const json& b = field(h, "battery", "a history");
+  out.battery = duration(b, "estimate", "a battery", "percent");
+  out.battery_since = text_or_null(b, "since", "a battery");
+  out.battery_capacity_s = integer<int64_t>(b, "capacity_s", "a battery");
+  out.battery_warning = integer<unsigned>(b, "warning", "a battery");
+  out.battery_low = boolean(b, "low", "a battery");
+  return out;
+}
+
 }  // namespace
 
 namespace {
 
 json sighting_json(const Status::Sighting& s) {
   return {{"source", s.source}, {"ip", s.ip}, {"mac", s.mac ? json(*s.mac) : json()}, {"time", s.time}};
+}
+
+json optional_text(const std::optional<std::string>& s) { return s ? json(*s) : json(); }
+
+json history_json(const ButtonHistory& h) {
+  return {{"presses", h.presses},
+          {"last_press", optional_text(h.last_press)},
+          {"last_seen", optional_text(h.last_seen)},
+          {"awake_s", h.awake_s},
+          {"battery",
+           {{"estimate", h.battery},
+            {"since", optional_text(h.battery_since)},
+            {"capacity_s", h.battery_capacity_s},
+            {"warning", h.battery_warning},
+            {"low", h.battery_low}}}};
 }
 
 json latency_json(const LatencyFigure& f) {
@@ -98,6 +165,7 @@ nlohmann::json status_json(const Status& s) {
            {"last_press", b.last_press ? sighting_json(*b.last_press) : json()}};
     if (b.press_sources) j["press_sources"] = *b.press_sources;
     if (b.last_press_span_ms) j["last_press_span_ms"] = *b.last_press_span_ms;
+    j["history"] = history_json(b.history);
     buttons.push_back(std::move(j));
   }
   json unknown = json::array();
@@ -150,6 +218,11 @@ nlohmann::json status_json(const Status& s) {
            {{"accept_to_dispatch", latency_json(s.accept_to_dispatch)},
             {"press_to_action", latency_json(s.press_to_action)}}},
           {"mqtt", mqtt},
+          {"history",
+           {{"file", s.history.path},
+            {"writes", s.history.writes},
+            {"write_errors", s.history.write_errors},
+            {"problem", optional_text(s.history.problem)}}},
           {"buttons", buttons},
           {"unknown", unknown}};
 }
@@ -165,9 +238,7 @@ StatusAnswer read_status(const nlohmann::json& d) {
     s.presses = integer<unsigned long long>(counters, "presses", "counters");
     if (const auto m = d.find("mqtt"); m != d.end() && !m->is_null()) {
       StatusAnswer::Mqtt mqtt;
-      const json& connected = field(*m, "connected", "mqtt");
-      if (!connected.is_boolean()) malformed("mqtt: \"connected\" is not a boolean");
-      mqtt.connected = connected.get<bool>();
+      mqtt.connected = boolean(*m, "connected", "mqtt");
       mqtt.published = integer<unsigned long long>(*m, "published", "mqtt");
       mqtt.queued = integer<unsigned long long>(*m, "queued", "mqtt");
       mqtt.dropped = integer<unsigned long long>(*m, "dropped", "mqtt");
@@ -181,9 +252,7 @@ StatusAnswer read_status(const nlohmann::json& d) {
       if (src->contains("ntp")) {
         StatusAnswer::ButtonLife life;
         if (field(*src, "ntp", "sources").is_number()) life.ntp_port = integer<int>(*src, "ntp", "sources");
-        const json& tls = field(*src, "tls", "sources");
-        if (!tls.is_boolean()) malformed("sources: \"tls\" is not a boolean");
-        life.tls = tls.get<bool>();
+        life.tls = boolean(*src, "tls", "sources");
         life.ntp_answered = integer<unsigned long long>(counters, "ntp_answered", "counters");
         life.tls_handshakes = integer<unsigned long long>(counters, "tls_handshakes", "counters");
         life.tls_alerts = integer<unsigned long long>(counters, "tls_alerts", "counters");
@@ -203,6 +272,14 @@ StatusAnswer read_status(const nlohmann::json& d) {
       };
       s.latency = std::pair{figure("accept_to_dispatch"), figure("press_to_action")};
     }
+    if (const auto h = d.find("history"); h != d.end()) {
+      HistoryFile file;
+      file.path = text(*h, "file", "history");
+      file.writes = integer<uint64_t>(*h, "writes", "history");
+      file.write_errors = integer<uint64_t>(*h, "write_errors", "history");
+      file.problem = text_or_null(*h, "problem", "history");
+      s.history = file;
+    }
     for (const auto& b : array(d, "buttons", "the answer")) {
       StatusAnswer::Button button;
       button.name = text(b, "name", "a button");
@@ -217,6 +294,7 @@ StatusAnswer read_status(const nlohmann::json& d) {
           button.press_sources.push_back(src.get<std::string>());
         }
       }
+      if (b.contains("history")) button.history = read_history(field(b, "history", "a button"));
       s.buttons.push_back(std::move(button));
     }
     for (const auto& u : array(d, "unknown", "the answer")) {

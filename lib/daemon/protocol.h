@@ -29,6 +29,8 @@ enum class Request {
   ping,        ///< answered {"ok":true}
   status,      ///< answered with the status object
   reload,      ///< answered {"ok":true}, then the config is reloaded as on SIGHUP
+  battery,     ///< "battery NAME LEVEL": a new battery in NAME at LEVEL percent (1-100); answered
+               ///< {"ok":true} or {"error":"..."}
   unknown,     ///< any other line: answered {"error":"unknown request"}
 };
 
@@ -38,6 +40,16 @@ enum class Request {
 /// make it unknown. Bytes after the first '\n' are ignored.
 Request parse_request(std::string_view received);
 
+/// A "battery NAME LEVEL" request: NAME a button's name, LEVEL 1 to 100 in decimal digits.
+struct BatteryRequest {
+  std::string button;
+  int level = 100;
+};
+/// The request line of `received` as a battery request, or nullopt when it is not one.
+std::optional<BatteryRequest> parse_battery(std::string_view received);
+/// The request line a client sends for it, '\n' included.
+std::string battery_request(const BatteryRequest& r);
+
 /// The daemon's one-line answers other than the status object (without the '\n').
 inline constexpr std::string_view kAnswerOk = R"({"ok":true})";
 inline constexpr std::string_view kAnswerUnknown = R"({"error":"unknown request"})";
@@ -46,6 +58,27 @@ inline constexpr std::string_view kAnswerUnknown = R"({"error":"unknown request"
 struct LatencyFigure {
   unsigned long long count = 0;
   double p50_us = 0, p99_us = 0, max_us = 0;
+};
+
+/// A button's history as the status answer gives it (both ways): kept across restarts.
+struct ButtonHistory {
+  uint64_t presses = 0;                       ///< in total, not only since the daemon started
+  std::optional<std::string> last_press;      ///< ISO 8601 UTC
+  std::optional<std::string> last_seen;       ///< any sighting, ISO 8601 UTC
+  double awake_s = 0;                         ///< estimated, all presses
+  double battery = 100;                       ///< the estimate, percent, to a tenth
+  std::optional<std::string> battery_since;   ///< when the battery was replaced, if said
+  int64_t battery_capacity_s = 0;
+  unsigned battery_warning = 0;               ///< percent; 0: never warns
+  bool battery_low = false;
+  bool operator==(const ButtonHistory&) const = default;
+};
+
+/// Where the history is kept, and how that goes.
+struct HistoryFile {
+  std::string path;
+  uint64_t writes = 0, write_errors = 0;
+  std::optional<std::string> problem;  ///< why it is not kept on disk
 };
 
 /// All the daemon says in its answer to "status" (`dashctl status --json` prints it as it
@@ -71,6 +104,7 @@ struct Status {
     /// The latest press's span, from its first sighting to its last: how long the button
     /// was awake, as far as this host saw. Left out with press_sources.
     std::optional<double> last_press_span_ms;
+    ButtonHistory history;
   };
   struct Unknown {
     std::string ip;
@@ -94,6 +128,7 @@ struct Status {
   bool tls = false;           ///< sources.tls: the TLS endpoint is on
   LatencyFigure accept_to_dispatch, press_to_action;
   std::optional<Mqtt> mqtt;  ///< null: no MQTT configured
+  HistoryFile history;
   std::vector<Button> buttons;
   std::vector<Unknown> unknown;
 };
@@ -122,6 +157,7 @@ struct StatusAnswer {
     std::optional<Press> last_press;
     std::vector<std::string> press_sources;  ///< the sources that saw the last press, first first
     std::optional<double> last_press_span_ms;  ///< nullopt: not seen, or a daemon too old to say
+    std::optional<ButtonHistory> history;      ///< nullopt: a daemon too old to say
   };
   struct Unknown {
     std::string ip;
@@ -143,6 +179,7 @@ struct StatusAnswer {
     unsigned long long ntp_answered = 0, tls_handshakes = 0, tls_alerts = 0, tls_failed = 0;
   };
   std::optional<ButtonLife> life;
+  std::optional<HistoryFile> history;  ///< nullopt: a daemon too old to say
   /// Per connection and per press; nullopt: a daemon too old to say.
   std::optional<std::pair<Latency, Latency>> latency;
   std::vector<Button> buttons;

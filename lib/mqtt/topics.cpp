@@ -23,6 +23,41 @@ std::string press_topic(const config::Mqtt& m, const std::string& button) {
   return m.topic_prefix + "/" + button + "/press";
 }
 
+std::string state_topic(const config::Mqtt& m, const std::string& button) {
+  return m.topic_prefix + "/" + button + "/state";
+}
+
+Json time_json(const std::optional<history::Wall>& t) { return t ? Json(util::iso8601(*t)) : Json(nullptr); }
+
+/// The estimate as shown: whole percent.
+int battery_percent(const config::Button& b, const history::Record& r) {
+  return static_cast<int>(history::battery_level(r.battery, b.battery_capacity) + 0.5);
+}
+
+/// The Home Assistant device of a button: its trigger and its sensors share it.
+Json device_json(const config::Button& b) {
+  Json device = {{"identifiers", Json::array({"dashctl_" + b.name})}, {"name", b.name}};
+  if (b.mac) device["connections"] = Json::array({Json::array({"mac", b.mac->str()})});
+  device["manufacturer"] = "dashctl";
+  return device;
+}
+
+/// The sensors under a button's device: {key, name, the keys that make it what it is}.
+struct Sensor {
+  const char* key;
+  const char* name;
+  Json extra;
+};
+
+std::vector<Sensor> sensors() {
+  return {{"battery", "Battery (estimate)",
+           {{"device_class", "battery"}, {"unit_of_measurement", "%"}, {"state_class", "measurement"},
+            {"entity_category", "diagnostic"}}},
+          {"presses", "Presses", {{"state_class", "total_increasing"}, {"icon", "mdi:gesture-tap-button"}}},
+          {"last_press", "Last press", {{"device_class", "timestamp"}}},
+          {"last_seen", "Last seen", {{"device_class", "timestamp"}, {"entity_category", "diagnostic"}}}};
+}
+
 }  // namespace
 
 Message press_message(const config::Mqtt& m, const press::Press& p) {
@@ -45,15 +80,33 @@ Message unknown_message(const config::Mqtt& m, const press::Sighting& s) {
 
 std::string availability_topic(const config::Mqtt& m) { return m.topic_prefix + "/status"; }
 
+Message state_message(const config::Mqtt& m, const config::Button& b, const history::Record& r) {
+  const Json j = {{"presses", r.presses},
+                  {"last_press", time_json(r.last_press ? std::optional(r.last_press->time) : std::nullopt)},
+                  {"last_seen", time_json(r.last_seen)},
+                  {"awake_s", static_cast<double>(r.awake_ms / 100) / 10.0},
+                  {"battery", battery_percent(b, r)},
+                  {"battery_low", b.battery_warning > 0 && battery_percent(b, r) <= static_cast<int>(b.battery_warning)},
+                  {"battery_since", time_json(r.battery.since)}};
+  return {state_topic(m, b.name), dump(j), m.qos, true};
+}
+
+Message battery_low_message(const config::Mqtt& m, const config::Button& b, const history::Record& r,
+                            std::chrono::system_clock::time_point now) {
+  const Json j = {{"button", b.name},
+                  {"battery", battery_percent(b, r)},
+                  {"warning", b.battery_warning},
+                  {"time", util::iso8601(now)}};
+  return {m.topic_prefix + "/" + b.name + "/battery_low", dump(j), m.qos, false};
+}
+
 std::vector<Message> discovery_messages(const config::Config& c) {
   std::vector<Message> out;
   if (!c.mqtt || !c.mqtt->homeassistant) return out;
   const config::Mqtt& m = *c.mqtt;
   for (const auto& b : c.buttons) {
     const std::string id = "dashctl_" + b.name;
-    Json device = {{"identifiers", Json::array({id})}, {"name", b.name}};
-    if (b.mac) device["connections"] = Json::array({Json::array({"mac", b.mac->str()})});
-    device["manufacturer"] = "dashctl";
+    const Json device = device_json(b);
     const Json j = {{"automation_type", "trigger"},
                     {"topic", press_topic(m, b.name)},
                     {"type", "button_short_press"},
@@ -62,6 +115,18 @@ std::vector<Message> discovery_messages(const config::Config& c) {
                     {"availability_topic", availability_topic(m)}};
     // QoS 1 whatever [mqtt] qos says: a lost config is a button Home Assistant never shows.
     out.push_back({m.discovery_prefix + "/device_automation/" + id + "/button_short_press/config", dump(j), 1, true});
+    for (const auto& s : sensors()) {
+      Json sensor = {{"name", s.name},
+                     {"unique_id", id + "_" + s.key},
+                     {"state_topic", state_topic(m, b.name)},
+                     // A time not known yet renders as None: Home Assistant shows "unknown".
+                     {"value_template", std::string("{{ value_json.") + s.key + " if value_json." + s.key +
+                                            " is not none else None }}"}};
+      sensor.update(s.extra);
+      sensor["device"] = device;
+      sensor["availability_topic"] = availability_topic(m);
+      out.push_back({m.discovery_prefix + "/sensor/" + id + "/" + s.key + "/config", dump(sensor), 1, true});
+    }
   }
   return out;
 }
@@ -74,6 +139,14 @@ std::vector<Message> discovery_removals(const config::Config& before, const conf
   std::vector<Message> out;
   for (const auto& m : discovery_messages(before))
     if (!kept.contains(m.topic)) out.push_back({m.topic, "", 1, true});
+  // The retained state of a button gone, or of every button when MQTT's prefix moved.
+  if (before.mqtt) {
+    for (const auto& b : before.buttons) {
+      const std::string topic = state_topic(*before.mqtt, b.name);
+      const bool stays = after.mqtt && after.find_button(b.name) && state_topic(*after.mqtt, b.name) == topic;
+      if (!stays) out.push_back({topic, "", 1, true});
+    }
+  }
   return out;
 }
 

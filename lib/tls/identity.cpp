@@ -70,15 +70,7 @@ Identity ensure_identity(const std::string& dir, const std::vector<std::string>&
   Identity id{dir + "/tls.key", dir + "/tls.crt", false};
   if (exists(id.key) && exists(id.cert)) return id;
   // The directory and any parent missing (a state directory's first use), private.
-  for (size_t at = 1; at != std::string::npos;) {
-    at = dir.find('/', at + 1);
-    const std::string part = dir.substr(0, at);
-    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
-      const int err = errno;
-      throw Error(err == EACCES ? Exit::no_perm : Exit::cant_create,
-                  "creating " + part + " for the TLS certificate: " + util::errno_text(err));
-    }
-  }
+  util::make_directories(dir, 0700, "the TLS certificate");
 
   Key key(EVP_RSA_gen(2048));
   if (!key) openssl_failed("an RSA key");

@@ -34,6 +34,19 @@ std::string dirname_of(const std::string& path) {
   return path.substr(0, slash);
 }
 
+void make_directories(const std::string& dir, mode_t mode, const std::string& what) {
+  for (size_t at = 1; at != std::string::npos;) {
+    at = dir.find('/', at + 1);
+    const std::string part = dir.substr(0, at);
+    if (part.empty() || part.back() == '/') continue;
+    if (::mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
+      const int err = errno;
+      throw Error(err == EACCES ? Exit::no_perm : Exit::cant_create,
+                  "creating " + part + " for " + what + ": " + errno_text(err));
+    }
+  }
+}
+
 std::optional<std::string> read_file(const std::string& path) {
   Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (f.get() < 0) {

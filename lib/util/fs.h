@@ -42,6 +42,10 @@ bool remove_file(const std::string& path);
 /// fsync(2) of a directory, so that a rename or unlink in it is durable.
 void sync_directory(const std::string& dir);
 
+/// Creates `dir` and its missing parents with `mode` (less the umask); those that exist are
+/// left as they are. Throws Error (no_perm, else cant_create) saying "creating D for `what`".
+void make_directories(const std::string& dir, mode_t mode, const std::string& what);
+
 /// The directory part of a path ("." when it has none).
 std::string dirname_of(const std::string& path);
 

@@ -80,6 +80,8 @@ TEST_CASE("a good config has no problems and keeps the defaults it leaves out") 
   CHECK(c.mqtt->qos == 1);
   REQUIRE(c.buttons.size() == 1);
   CHECK(c.buttons[0].window == std::chrono::seconds(10));
+  CHECK(c.buttons[0].battery_capacity == std::chrono::seconds(7000));
+  CHECK(c.buttons[0].battery_warning == 25);
   CHECK_FALSE(c.buttons[0].own_file);
 }
 
@@ -192,6 +194,12 @@ TEST_CASE("every validation rule reports its problem at its place") {
        "'10' is not a duration"},
       {"window range", kNet + button("mac = \"ac:63:be:00:00:01\"\nwindow = \"5ms\"\n"), "\"5ms\"",
        "must be between 100ms and 1h"},
+      {"bad battery_capacity", kNet + button("mac = \"ac:63:be:00:00:01\"\nbattery_capacity = 7000\n"), "7000",
+       "battery_capacity"},
+      {"battery_capacity range", kNet + button("mac = \"ac:63:be:00:00:01\"\nbattery_capacity = \"30s\"\n"),
+       "\"30s\"", "must be between 1m and 1000h"},
+      {"battery_warning range", kNet + button("mac = \"ac:63:be:00:00:01\"\nbattery_warning = 100\n"), "100",
+       "from 0 (never warn) to 99"},
       {"unknown button key", kNet + button("mac = \"ac:63:be:00:00:01\"\nwindw = \"5s\"\n"), "windw",
        "(did you mean 'window'?)"},
       {"name twice",

@@ -26,6 +26,8 @@ Button sample() {
   b.mac = dashctl::util::Mac::parse("68:54:fd:12:34:56");
   b.ip = dashctl::util::Ipv4::parse("10.77.0.201");
   b.window = std::chrono::milliseconds(2500);
+  b.battery_capacity = std::chrono::seconds(5400);
+  b.battery_warning = 0;
   MqttAction m;
   m.topic = "bedroom/light/toggle";
   m.payload = R"({"button":"{button}","n":{count}} 'quoted' "double" \ back)";
@@ -66,6 +68,8 @@ TEST_CASE("an added button reads back equal, every field and awkward string inta
   CHECK(got.mac == want.mac);
   CHECK(got.ip == want.ip);
   CHECK(got.window == want.window);
+  CHECK(got.battery_capacity == want.battery_capacity);
+  CHECK(got.battery_warning == want.battery_warning);
   CHECK(got.own_file);
   CHECK(got.where.file == dir / "buttons.d/bedroom.toml");
   REQUIRE(got.on_press.size() == 3);

@@ -86,10 +86,11 @@ struct World {
                                },
                                nullptr};
   press::Tracker tracker;
+  history::Book book;
   FakeRunner runner;
   FakePublisher mqtt;
   press::Clock::time_point clock{};
-  daemon::PressPipeline pipeline{config, identifier, tracker, runner, mqtt, [this] { return clock + 3ms; }};
+  daemon::PressPipeline pipeline{config, identifier, tracker, book, runner, mqtt, [this] { return clock + 3ms; }};
 
   press::Sighting sighting(press::Source source, std::string_view from, std::optional<std::string_view> m,
                            std::chrono::milliseconds at) {
@@ -244,4 +245,42 @@ TEST_CASE("pipeline: a reloaded config is the one identified against") {
   w.pipeline.on_sighting(w.sighting(press::Source::dhcp, "10.77.0.201", "68:54:fd:12:34:56", 0ms));
   CHECK(w.runner.runs.empty());
   CHECK(w.on("dashctl/unknown").size() == 1);
+}
+
+TEST_CASE("pipeline: each known sighting goes into the button's history, unknown devices' do not") {
+  World w;
+  w.pipeline.on_sighting(w.sighting(press::Source::ntp, "10.77.0.201", std::nullopt, 0ms));
+  w.pipeline.on_sighting(w.sighting(press::Source::connect, "10.77.0.201", std::nullopt, 700ms));
+  w.pipeline.on_sighting(w.sighting(press::Source::connect, "10.77.0.99", std::nullopt, 800ms));
+  const auto* r = w.book.find("bedroom");
+  REQUIRE(r);
+  CHECK(r->presses == 1);
+  CHECK(r->awake_ms == 700 + history::kAwakeAllowance.count());
+  REQUIRE(r->last_press);
+  CHECK(r->last_press->sources == std::vector<std::string>{"ntp", "connect"});
+  CHECK(w.book.records().size() == 1);
+  CHECK(w.on("dashctl/bedroom/battery_low").empty());
+}
+
+TEST_CASE("pipeline: the battery warning is logged and published once, when the estimate falls to it") {
+  World w;
+  // A tiny battery: 60 s of awake time, a warning at 50%: 15 presses of 2 s (allowance) + 0 s.
+  w.config.buttons[0].battery_capacity = 60s;
+  w.config.buttons[0].battery_warning = 50;
+  for (int i = 0; i < 30; ++i) {
+    INFO(i);
+    w.pipeline.on_sighting(w.sighting(press::Source::connect, "10.77.0.201", std::nullopt, i * 20s));
+    const auto low = w.on("dashctl/bedroom/battery_low");
+    // 2 s a press: the 15th takes it to 50%.
+    CHECK(low.size() == (i + 1 >= 15 ? 1u : 0u));
+  }
+  const auto low = w.on("dashctl/bedroom/battery_low");
+  REQUIRE(low.size() == 1);
+  CHECK(low[0]["button"] == "bedroom");
+  CHECK(low[0]["battery"] == 50);
+  CHECK(low[0]["warning"] == 50);
+  // A new battery: warned again when this one falls to it.
+  w.book.replace_battery(w.config.buttons[0], std::chrono::system_clock::now(), 100);
+  for (int i = 30; i < 45; ++i) w.pipeline.on_sighting(w.sighting(press::Source::connect, "10.77.0.201", std::nullopt, i * 20s));
+  CHECK(w.on("dashctl/bedroom/battery_low").size() == 2);
 }

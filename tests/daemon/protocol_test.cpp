@@ -58,6 +58,24 @@ TEST_CASE("a request is at most 256 bytes, its newline included") {
   CHECK(parse_request("ping" + std::string(kMaxRequest - 4, ' ') + "\n") == Request::too_long);
 }
 
+TEST_CASE("battery requests: a button's name and a level from 1 to 100") {
+  CHECK(parse_request("battery bedroom 100\n") == Request::battery);
+  const auto r = parse_battery("battery bedroom 80\n");
+  REQUIRE(r);
+  CHECK(r->button == "bedroom");
+  CHECK(r->level == 80);
+  CHECK(battery_request(*r) == "battery bedroom 80\n");
+  CHECK(parse_battery(battery_request({"a-1_b", 1}))->level == 1);
+  for (const char* bad : {"battery bedroom\n", "battery bedroom 0\n", "battery bedroom 101\n", "battery bedroom 080\n",
+                          "battery bedroom -5\n", "battery bedroom 5x\n", "battery Bedroom 5\n", "battery  bedroom 5\n",
+                          "battery bedroom 5 \n", "battery bedroom 5\r\n", "battery ../x 5\n", "battery bedroom 1000\n"}) {
+    INFO(bad);
+    CHECK(parse_request(bad) == Request::unknown);
+    CHECK_FALSE(parse_battery(bad));
+  }
+  CHECK(parse_request("battery bedroom 5") == Request::incomplete);
+}
+
 TEST_CASE("the answers other than status") {
   CHECK(kAnswerOk == R"({"ok":true})");
   CHECK(kAnswerUnknown == R"({"error":"unknown request"})");
@@ -68,8 +86,12 @@ namespace {
 // An answer as the daemon writes it (status_json(), filled in by daemon.cpp).
 const char* const kStatus = R"({"buttons":[
   {"last_press":{"ip":"10.77.0.201","mac":"ac:63:be:00:00:01","source":"connect","time":"2026-12-01T10:00:00Z"},
-   "name":"bedroom","press_sources":["dhcp","connect"],"presses":3,"sightings":9,"last_press_span_ms":812.5},
-  {"last_press":null,"name":"hall","presses":0,"sightings":0}],
+   "name":"bedroom","press_sources":["dhcp","connect"],"presses":3,"sightings":9,"last_press_span_ms":812.5,
+   "history":{"presses":41,"last_press":"2026-12-01T10:00:00Z","last_seen":"2026-12-01T10:00:01Z","awake_s":170.5,
+     "battery":{"estimate":97.6,"since":null,"capacity_s":7000,"warning":25,"low":false}}},
+  {"last_press":null,"name":"hall","presses":0,"sightings":0,
+   "history":{"presses":0,"last_press":null,"last_seen":null,"awake_s":0.0,
+     "battery":{"estimate":100.0,"since":"2026-11-30T08:00:00Z","capacity_s":3600,"warning":0,"low":false}}}],
  "config":"/etc/dashctl/dashctl.toml",
  "counters":{"actions_failed":0,"actions_ok":3,"actions_running":0,"bad_datagrams":0,"busy":0,"connections":1,
    "dhcp_events":2,"nflog_malformed":0,"nflog_packets":0,"open_connections":0,"presses":3,"sightings":9,"unknown":1,
@@ -81,6 +103,7 @@ const char* const kStatus = R"({"buttons":[
  "pid":4242,
  "sources":{"connect":true,"dhcp":"/run/dashctl/events.sock","nflog":3,"nflog_lost":0,"ntp":1123,"tls":true},
  "started":"2026-12-01T09:00:00Z","uptime_s":3600,"version":"0.1.0",
+ "history":{"file":"/var/lib/dashctl-daemon/buttons.json","writes":7,"write_errors":0,"problem":null},
  "unknown":[{"ip":"10.77.0.99","last":{"ip":"10.77.0.99","mac":null,"source":"connect","time":"2026-12-01T10:01:00Z"},
    "mac":null,"sightings":1}]})";
 
@@ -121,7 +144,16 @@ TEST_CASE("read_status reads what status prints") {
   CHECK(s.buttons[0].last_press->time == "2026-12-01T10:00:00Z");
   CHECK(s.buttons[0].last_press->ip == "10.77.0.201");
   CHECK(s.buttons[0].press_sources == std::vector<std::string>{"dhcp", "connect"});
+  REQUIRE(s.buttons[0].history);
+  CHECK(s.buttons[0].history->presses == 41);
+  CHECK(s.buttons[0].history->battery == Approx(97.6));
+  CHECK(s.buttons[0].history->last_seen == "2026-12-01T10:00:01Z");
+  CHECK_FALSE(s.buttons[0].history->battery_since);
   CHECK(s.buttons[1].name == "hall");
+  REQUIRE(s.buttons[1].history);
+  CHECK(s.buttons[1].history->battery_since == "2026-11-30T08:00:00Z");
+  CHECK(s.buttons[1].history->battery_capacity_s == 3600);
+  CHECK_FALSE(s.buttons[1].history->last_press);
   CHECK_FALSE(s.buttons[1].last_press);
   CHECK(s.buttons[1].press_sources.empty());
   REQUIRE(s.unknown.size() == 1);
@@ -210,8 +242,12 @@ Status sample_status() {
   s.mqtt = Status::Mqtt{true, 4, 1, 0};
   s.buttons.push_back({"bedroom", 3, 9,
                        Status::Sighting{"connect", "10.77.0.201", "ac:63:be:00:00:01", "2026-12-01T10:00:00Z"},
-                       std::vector<std::string>{"dhcp", "connect"}, 812.5});
-  s.buttons.push_back({"hall", 0, 0, std::nullopt, std::nullopt, std::nullopt});
+                       std::vector<std::string>{"dhcp", "connect"}, 812.5,
+                       ButtonHistory{41, "2026-12-01T10:00:00Z", "2026-12-01T10:00:01Z", 170.5, 97.6, std::nullopt,
+                                     7000, 25, false}});
+  s.buttons.push_back({"hall", 0, 0, std::nullopt, std::nullopt, std::nullopt,
+                       ButtonHistory{0, std::nullopt, std::nullopt, 0, 100, "2026-11-30T08:00:00Z", 3600, 0, false}});
+  s.history = HistoryFile{"/var/lib/dashctl-daemon/buttons.json", 7, 0, std::nullopt};
   s.unknown.push_back({"10.77.0.99", std::nullopt, 1,
                        Status::Sighting{"connect", "10.77.0.99", std::nullopt, "2026-12-01T10:01:00Z"}});
   return s;
@@ -258,7 +294,12 @@ TEST_CASE("status_json and read_status agree") {
     }
     CHECK(back.buttons[i].press_sources == s.buttons[i].press_sources.value_or(std::vector<std::string>{}));
     CHECK(back.buttons[i].last_press_span_ms == s.buttons[i].last_press_span_ms);
+    CHECK(back.buttons[i].history == s.buttons[i].history);
   }
+  REQUIRE(back.history);
+  CHECK(back.history->path == s.history.path);
+  CHECK(back.history->writes == 7);
+  CHECK_FALSE(back.history->problem);
   REQUIRE(back.life);
   CHECK(back.life->ntp_port == 1123);
   CHECK(back.life->tls);

@@ -159,6 +159,18 @@ reload = "pidfile:{st}/dnsmasq.pid"
         return self.lab.exec(ns, *cmd, timeout=timeout)
 
 
+
+def daemon_dashctl(lab, before="", daemon_keys="", state_dir=True):
+    """A Dashctl for `dashctl run` as an unprivileged user: its control socket (and, unless
+    state_dir is False, its state) in <lab>/run, which anyone may write to. `before`: config
+    tables before [daemon]; `daemon_keys`: more [daemon] keys. Returns it and the run dir."""
+    run_dir = os.path.join(lab.state, "run")
+    os.makedirs(run_dir, mode=0o777, exist_ok=True)
+    os.chmod(run_dir, 0o777)
+    os.chmod(lab.state, 0o755)
+    keys = f'control_socket = "{run_dir}/control.sock"\n' + (f'state_dir = "{run_dir}/state"\n' if state_dir else "")
+    return Dashctl(lab, extra=f"{before}[daemon]\n{keys}{daemon_keys}"), run_dir
+
 def run_case(cases, argv):
     """test_x.py REPO CASE: runs one case; exit 0 passed, 1 failed, 77 skipped (without root:
     integration tests need network namespaces)."""

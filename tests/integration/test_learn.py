@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labfixture import NOBODY, Dashctl, Lab, check, ok, run_case  # noqa: E402
+from labfixture import NOBODY, Dashctl, Lab, check, daemon_dashctl, ok, run_case  # noqa: E402
 
 LEARN_TABLE = "dashctl-learn"
 
@@ -184,11 +184,7 @@ def case_button_changes(repo):
     """button add, rename and remove as root after setup: each brings dhcp-hosts in step at once
     (a reload of dnsmasq, not a restart) and has a running daemon reload its config."""
     with Lab(repo) as lab:
-        run_dir = os.path.join(lab.state, "run")
-        os.makedirs(run_dir, mode=0o777, exist_ok=True)
-        os.chmod(run_dir, 0o777)
-        os.chmod(lab.state, 0o755)
-        d = Dashctl(lab, extra=f'[daemon]\ncontrol_socket = "{run_dir}/control.sock"\nstate_dir = "{run_dir}/state"\n')
+        d, run_dir = daemon_dashctl(lab)
         ok(d("setup"), "setup")
         hosts = os.path.join(lab.state, "dashctl", "dhcp-hosts")
         mac = lab.env["MAC_BTN1"].lower()

@@ -13,7 +13,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labfixture import ENDPOINT, NOBODY, Dashctl, Lab, check, ok, run_case  # noqa: E402
+from labfixture import ENDPOINT, NOBODY, Lab, check, daemon_dashctl, ok, run_case  # noqa: E402
 from dashtest import write  # noqa: E402
 
 
@@ -22,14 +22,30 @@ class Subscriber:
 
     def __init__(self, lab, topic="#"):
         self.lines = []
+        self.ready = False
+        # Subscribed before the test goes on: it publishes a marker to a topic of its own until
+        # the marker comes back (a fixed wait would be a bet on this machine's speed).
+        marker = f"dt-ready/{os.getpid()}-{id(self)}"
         # stdbuf: mosquitto_sub's stdout is a pipe here, and stdio would hold lines back.
         self.p = subprocess.Popen(["ip", "netns", "exec", f"{lab.name}-router", "stdbuf", "-oL", "mosquitto_sub", "-h",
-                                   "10.77.0.1", "-t", topic, "-v", "-q", "1"], stdout=subprocess.PIPE, text=True)
+                                   "10.77.0.1", "-t", topic, "-t", marker, "-v", "-q", "1"], stdout=subprocess.PIPE,
+                                  text=True)
+        self.marker = marker
         threading.Thread(target=self._read, daemon=True).start()
-        time.sleep(0.3)  # subscribed before anything is published
+        for _ in range(100):
+            lab.exec("router", "mosquitto_pub", "-h", "10.77.0.1", "-t", marker, "-m", "ready", "-q", "1", timeout=10)
+            deadline = time.monotonic() + 0.2
+            while not self.ready and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if self.ready:
+                break
+        check(self.ready, "mosquitto_sub did not subscribe")
 
     def _read(self):
         for line in self.p.stdout:
+            if line.split(" ", 1)[0] == self.marker:
+                self.ready = True
+                continue
             self.lines.append(line.rstrip("\n"))
 
     def on(self, topic):
@@ -90,13 +106,9 @@ class Daemon:
 def prepare(lab, buttons=("btn1",), extra="", state_dir=True):
     """setup, buttons with an mqtt and an exec action, a runtime dir nobody can write; the daemon's
     state in it unless state_dir is False (then daemon.state_dir is the default, from the environment)."""
-    run_dir = os.path.join(lab.state, "run")
-    os.makedirs(run_dir, mode=0o777, exist_ok=True)
-    os.chmod(run_dir, 0o777)
-    os.chmod(lab.state, 0o755)
+    d, run_dir = daemon_dashctl(lab, before='[mqtt]\nurl = "mqtt://10.77.0.1:1883"\n', daemon_keys=extra,
+                                state_dir=state_dir)
     exec_log = os.path.join(run_dir, "exec.log")
-    d = Dashctl(lab, extra=f'[mqtt]\nurl = "mqtt://10.77.0.1:1883"\n[daemon]\ncontrol_socket = "{run_dir}/control.sock"\n' +
-                          (f'state_dir = "{run_dir}/state"\n' if state_dir else "") + extra)
     buttons_dir = os.path.join(d.dir, "buttons.d")
     os.makedirs(buttons_dir, exist_ok=True)
     for b in buttons:
@@ -359,8 +371,14 @@ def case_broker_outage(repo):
         lab.press("btn1", "--attempts", "1")
         time.sleep(0.5)
         check(daemon.status()["mqtt"]["queued"] >= 2, f"not queued: {daemon.status()['mqtt']}")
-        lab.script("lab", "broker", "start")
-        sub = Subscriber(lab)
+        # The daemon held still until the subscriber is there: the queue is not retained, and
+        # the daemon would flush it the moment it is back.
+        daemon.p.send_signal(signal.SIGSTOP)
+        try:
+            lab.script("lab", "broker", "start")
+            sub = Subscriber(lab)
+        finally:
+            daemon.p.send_signal(signal.SIGCONT)
         got = sub.wait("home/btn1/toggle", seconds=70)
         check(got == ["TOGGLE"], f"after the outage: {sub.lines}\n{daemon.text()}")
         check(daemon.status()["mqtt"]["dropped"] == 0, "dropped")
