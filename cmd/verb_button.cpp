@@ -129,15 +129,12 @@ std::optional<daemon::ButtonHistory> daemon_history(const config::Config& c, con
               "it reloads its config on SIGHUP ('systemctl reload dashctl')");
 }
 
-/// "~87% (an estimate: 1234 s of 7000 s awake used since 2026-..., warning at 25%)".
+/// "~87% (an estimate from the awake time since 2026-...: 7000 s awake a battery, warning at 25%)".
 std::string battery_line(const daemon::ButtonHistory& h) {
-  char used[160];
-  const double awake_used = (100.0 - h.battery) / 100.0 * static_cast<double>(h.battery_capacity_s);
-  std::snprintf(used, sizeof used, " (an estimate: about %.0f s of %lld s awake used since %s", awake_used,
-                static_cast<long long>(h.battery_capacity_s),
-                h.battery_since ? h.battery_since->c_str() : "the history began");
-  std::string out = battery_text(h) + used;
-  out += h.battery_warning ? ", warning at " + std::to_string(h.battery_warning) + "%)" : ", no warning)";
+  std::string out = battery_text(h) + " (an estimate from the awake time since " +
+                    (h.battery_since ? *h.battery_since : std::string("the history began")) + ": " +
+                    std::to_string(h.battery_capacity_s) + " s awake a battery, ";
+  out += h.battery_warning ? "warning at " + std::to_string(h.battery_warning) + "%)" : "no warning)";
   return out;
 }
 
@@ -170,8 +167,8 @@ int run_show(const Globals& g, const std::string& name) {
     std::printf("  history: unknown: %s\n", problem.c_str());
     return 0;
   }
-  std::printf("  presses: %llu in total, the last %s\n", static_cast<unsigned long long>(history->presses),
-              history->last_press ? history->last_press->c_str() : "never");
+  std::printf("  presses: %llu in total%s\n", static_cast<unsigned long long>(history->presses),
+              history->last_press ? (", the last " + *history->last_press).c_str() : "");
   std::printf("  seen:    %s\n", history->last_seen ? history->last_seen->c_str() : "never");
   std::printf("  awake:   %.1f s in all (estimated)\n", history->awake_s);
   std::printf("  battery: %s\n", battery_line(*history).c_str());
@@ -184,9 +181,9 @@ struct BatteryOptions {
 };
 
 int run_battery(const Globals& g, const std::string& name, const BatteryOptions& o, bool level_given) {
+  if (level_given && !o.replaced) throw Error(Exit::usage, "button battery: --level goes with --replaced");
   const auto c = load_config(g);
   const auto& b = find(c, name);
-  if (level_given && !o.replaced) throw Error(Exit::usage, "button battery: --level goes with --replaced");
   if (o.replaced) {
     const auto answer = daemon::ask(c.daemon.control_socket, daemon::battery_request({b.name, o.level}));
     if (!answer)

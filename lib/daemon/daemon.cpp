@@ -130,7 +130,7 @@ ButtonHistory button_history(const config::Button& b, const history::Record* fou
   if (r.battery.since) h.battery_since = util::iso8601(*r.battery.since);
   h.battery_capacity_s = b.battery_capacity.count();
   h.battery_warning = b.battery_warning;
-  h.battery_low = b.battery_warning > 0 && h.battery <= b.battery_warning;
+  h.battery_low = history::battery_low(r.battery, b);
   return h;
 }
 
@@ -332,7 +332,9 @@ class Daemon {
         listener_->rebind(ip, next.network.listen_port);
         spdlog::info("reload: now listening on {}:{}", ip.str(), next.network.listen_port);
       }
-      if (mqtt_.client && !plan.broker_changed) {
+      // Through the client in use, before a new one replaces it: what the old config published
+      // under a prefix or broker that changes is cleared where it was published.
+      if (mqtt_.client) {
         for (const auto& m : mqtt::discovery_removals(config_, next)) mqtt_.publish(m);
       }
       std::set<std::string> names;

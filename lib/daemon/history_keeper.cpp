@@ -61,7 +61,7 @@ HistoryKeeper::HistoryKeeper(asio::io_context& io, const std::string& dir, Saved
 HistoryKeeper::~HistoryKeeper() = default;
 
 void HistoryKeeper::changed() {
-  if (!book_.dirty() || !problem_.empty() || armed_) return;
+  if (!book_.dirty() || armed_) return;
   const auto now = history::WriteGate::Clock::now();
   const auto due = gate_.due(now);
   if (due <= now) {
@@ -81,12 +81,18 @@ void HistoryKeeper::flush() {
   boost::system::error_code ec;
   timer_->timer.cancel(ec);
   armed_ = false;
-  if (book_.dirty() && problem_.empty()) write();
+  if (book_.dirty()) write();
 }
 
 void HistoryKeeper::write() {
   if (!book_.dirty()) return;
   gate_.wrote(history::WriteGate::Clock::now());
+  if (!problem_.empty()) {
+    // Not kept on disk (said at start): the state messages go out all the same, as often.
+    book_.saved();
+    if (saved_) saved_(book_.take_changed());
+    return;
+  }
   try {
     util::make_directories(dir_, 0700, "the buttons' history");
     util::write_file_atomic(path_, history::encode(book_.records()), 0600);

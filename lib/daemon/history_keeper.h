@@ -40,7 +40,7 @@ class HistoryKeeper {
   const history::Book& book() const { return book_; }
 
   /// After anything that may have changed the book: written now, or when the interval since
-  /// the last write ends.
+  /// the last write ends (without a file, as problem() says, only the Saved call is made).
   void changed();
   /// Writes now if anything changed (at exit).
   void flush();

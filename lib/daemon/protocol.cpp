@@ -43,7 +43,7 @@ std::optional<BatteryRequest> parse_battery(std::string_view received) {
 }
 
 std::string battery_request(const BatteryRequest& r) {
-  return "battery " + r.button + " " + std::to_string(r.level) + "\n";
+  return "battery " + r.button + " " + std::to_string(r.level);
 }
 
 namespace {

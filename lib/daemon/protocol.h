@@ -47,7 +47,7 @@ struct BatteryRequest {
 };
 /// The request line of `received` as a battery request, or nullopt when it is not one.
 std::optional<BatteryRequest> parse_battery(std::string_view received);
-/// The request line a client sends for it, '\n' included.
+/// The request line a client sends for it (daemon::ask adds the '\n').
 std::string battery_request(const BatteryRequest& r);
 
 /// The daemon's one-line answers other than the status object (without the '\n').

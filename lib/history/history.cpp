@@ -13,6 +13,10 @@ double battery_level(const Battery& b, std::chrono::seconds capacity) {
   return std::clamp(b.start_level - used, 0.0, 100.0);
 }
 
+bool battery_low(const Battery& battery, const config::Button& b) {
+  return b.battery_warning > 0 && battery_level(battery, b.battery_capacity) <= static_cast<double>(b.battery_warning);
+}
+
 const Record* Book::find(const std::string& button) const {
   const auto it = records_.find(button);
   return it == records_.end() ? nullptr : &it->second;
@@ -56,8 +60,7 @@ Book::Change Book::sighted(const config::Button& b, const press::Sighting& s, bo
                             r.last_press->sources.end())
       r.last_press->sources.push_back(source);
   }
-  if (b.battery_warning > 0 && !r.battery.warned &&
-      battery_level(r.battery, b.battery_capacity) <= static_cast<double>(b.battery_warning)) {
+  if (!r.battery.warned && battery_low(r.battery, b)) {
     r.battery.warned = true;
     change.low_battery = true;
   }

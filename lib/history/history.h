@@ -59,6 +59,9 @@ struct Record {
 /// The estimate, percent in [0, 100]: the level the battery was put in at, less its awake
 /// time as a share of the button's capacity.
 double battery_level(const Battery& b, std::chrono::seconds capacity);
+/// The estimate is at or below the button's battery_warning (never with 0): what the warning,
+/// status and the state message all say.
+bool battery_low(const Battery& battery, const config::Button& b);
 
 /// The state file, `<daemon.state_dir>/buttons.json`: {"format":"dashctl-buttons","version":1,
 /// "buttons":{NAME:{...}}}, times in milliseconds since the epoch. encode(decode(x)) == x

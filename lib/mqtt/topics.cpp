@@ -86,7 +86,7 @@ Message state_message(const config::Mqtt& m, const config::Button& b, const hist
                   {"last_seen", time_json(r.last_seen)},
                   {"awake_s", static_cast<double>(r.awake_ms / 100) / 10.0},
                   {"battery", battery_percent(b, r)},
-                  {"battery_low", b.battery_warning > 0 && battery_percent(b, r) <= static_cast<int>(b.battery_warning)},
+                  {"battery_low", history::battery_low(r.battery, b)},
                   {"battery_since", time_json(r.battery.since)}};
   return {state_topic(m, b.name), dump(j), m.qos, true};
 }

@@ -64,8 +64,8 @@ TEST_CASE("battery requests: a button's name and a level from 1 to 100") {
   REQUIRE(r);
   CHECK(r->button == "bedroom");
   CHECK(r->level == 80);
-  CHECK(battery_request(*r) == "battery bedroom 80\n");
-  CHECK(parse_battery(battery_request({"a-1_b", 1}))->level == 1);
+  CHECK(battery_request(*r) == "battery bedroom 80");
+  CHECK(parse_battery(battery_request({"a-1_b", 1}) + "\n")->level == 1);
   for (const char* bad : {"battery bedroom\n", "battery bedroom 0\n", "battery bedroom 101\n", "battery bedroom 080\n",
                           "battery bedroom -5\n", "battery bedroom 5x\n", "battery Bedroom 5\n", "battery  bedroom 5\n",
                           "battery bedroom 5 \n", "battery bedroom 5\r\n", "battery ../x 5\n", "battery bedroom 1000\n"}) {
