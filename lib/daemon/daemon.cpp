@@ -215,9 +215,11 @@ class Daemon {
     history_.changed();
   }
 
-  /// The state messages of the buttons whose history changed (after each write of it).
+  /// The state messages of the buttons whose history changed (after each write of it). Not
+  /// while the broker is away: a retained state is only worth its latest value, which goes
+  /// out with every button's on connecting again, and the offline queue is kept for presses.
   void publish_states(const std::set<std::string>& changed) {
-    if (!config_.mqtt) return;
+    if (!config_.mqtt || !mqtt_.client || !mqtt_.client->stats().connected) return;
     for (const auto& name : changed) {
       const auto* b = config_.find_button(name);
       const auto* r = history_.book().find(name);
