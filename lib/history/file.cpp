@@ -42,9 +42,10 @@ uint64_t count(const json& o, const char* key, const std::string& where) {
   return j.get<uint64_t>();
 }
 
-/// A time: milliseconds since the epoch, from 1970 to 9999.
+/// A time: milliseconds since the epoch, from 1970 to 2199 (the system clock's nanoseconds
+/// reach to 2262).
 Wall time_of(const json& j, const std::string& where) {
-  constexpr int64_t kMax = 253402300799999;  // 9999-12-31T23:59:59.999Z
+  constexpr int64_t kMax = 7258118399999;  // 2199-12-31T23:59:59.999Z
   if (!j.is_number_integer() || j.get<int64_t>() < 0 || j.get<int64_t>() > kMax) bad(where + " is not a time");
   return Wall(std::chrono::milliseconds(j.get<int64_t>()));
 }

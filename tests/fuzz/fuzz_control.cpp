@@ -2,7 +2,7 @@
 // parse_request() of what a client sends the daemon, and read_status() of what the daemon
 // answers `dashctl status`. Either gives a result or a refusal, never a crash; and
 // parse_request() agrees with its contract (the line before the first '\n' in the first
-// kMaxRequest bytes, matched exactly).
+// kMaxRequest bytes, matched exactly; "battery NAME LEVEL" in its one spelling).
 
 #include <cstddef>
 #include <cstdint>
@@ -27,9 +27,13 @@ void check_request(std::string_view bytes) {
     return;
   }
   const std::string_view line = bytes.substr(0, nl);
+  // A battery request is one in its canonical spelling, the one battery_request() writes.
+  const auto battery = daemon::parse_battery(bytes);
+  if (battery && daemon::battery_request(*battery) != line) std::abort();
   const daemon::Request want = line == "ping"     ? daemon::Request::ping
                                : line == "status" ? daemon::Request::status
                                : line == "reload" ? daemon::Request::reload
+                               : battery          ? daemon::Request::battery
                                                   : daemon::Request::unknown;
   if (r != want) std::abort();
   // What follows the line, and whatever arrives in later reads, changes nothing.

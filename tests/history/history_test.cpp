@@ -189,6 +189,10 @@ TEST_CASE("history: a corrupt or foreign state file is refused with a reason, ne
   CHECK_THAT(refusal(one(R"("presses":-1)")), Catch::Contains("presses"));
   CHECK_THAT(refusal(one(R"("presses":1.5)")), Catch::Contains("presses"));
   CHECK_THAT(refusal(one(R"("presses":1,"last_seen":-5,"awake_ms":0,)" + ok_battery)), Catch::Contains("last_seen"));
+  // Past what the system clock's nanoseconds hold (2262): refused, never overflowed.
+  CHECK_THAT(refusal(one(R"("presses":1,"last_seen":17640000000000,"awake_ms":0,)" + ok_battery)),
+             Catch::Contains("last_seen"));
+  CHECK(history::decode(one(R"("presses":1,"last_seen":7258118399999,"awake_ms":0,)" + ok_battery)).size() == 1);
   CHECK_THAT(refusal(one(R"("presses":1,"last_seen":"yesterday","awake_ms":0,)" + ok_battery)),
              Catch::Contains("last_seen"));
   CHECK_THAT(refusal(one(R"("mac":"zz","presses":1,"awake_ms":0,)" + ok_battery)), Catch::Contains("mac"));
