@@ -18,12 +18,17 @@ int run_check(const Globals& g) {
     for (const auto& p : checked.problems)
       problems.push_back({{"file", p.where.file}, {"line", p.where.line},
                           {"column", p.where.column}, {"message", p.message}});
+    nlohmann::json warnings = nlohmann::json::array();
+    for (const auto& w : checked.warnings)
+      warnings.push_back({{"file", w.where.file}, {"line", w.where.line}, {"column", w.where.column},
+                          {"message", w.message}});
     const nlohmann::json j{{"config", c.path}, {"ok", checked.problems.empty()},
-                           {"buttons", c.buttons.size()}, {"problems", problems}};
+                           {"buttons", c.buttons.size()}, {"problems", problems}, {"warnings", warnings}};
     std::puts(j.dump(2).c_str());
   } else {
     // Compiler style, without a "dashctl:" prefix, so editors can jump to each line.
     for (const auto& p : checked.problems) std::fprintf(stderr, "%s\n", p.str().c_str());
+    for (const auto& w : checked.warnings) std::fprintf(stderr, "%s (warning)\n", w.str().c_str());
     if (checked.problems.empty()) {
       std::printf("%s: OK, %zu button%s\n", c.path.c_str(), c.buttons.size(),
                   c.buttons.size() == 1 ? "" : "s");

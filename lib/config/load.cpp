@@ -10,6 +10,8 @@
 #include <memory>
 #include <tuple>
 
+#include <spdlog/spdlog.h>
+
 #include "config/parse.h"
 #include "util/fs.h"
 #include "util/text.h"
@@ -68,7 +70,8 @@ void check_file(const std::string& file, bool exec, bool password,
   }
 }
 
-void load_buttons_dir(const std::string& dir, Config& config, std::vector<Diagnostic>& problems) {
+void load_buttons_dir(const std::string& dir, Config& config, std::vector<Diagnostic>& problems,
+                      std::vector<Diagnostic>& warnings) {
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
   if (!d) {
     if (errno == ENOENT) return;
@@ -91,8 +94,23 @@ void load_buttons_dir(const std::string& dir, Config& config, std::vector<Diagno
                                             util::button_name_rule() + "); rename the file"});
       continue;
     }
-    const auto text = util::read_file(file);
-    if (!text) continue;  // removed while we read the directory
+    std::optional<std::string> text;
+    try {
+      // A FIFO, a device or a huge file is refused without waiting on it or reading it all.
+      text = util::read_file(file, kMaxConfigFile);
+    } catch (const util::Error& e) {
+      // The diagnostic names the file already.
+      std::string what = e.what();
+      if (what.starts_with(file + " ")) what.erase(0, file.size() + 1);
+      problems.push_back({{file, 1, 1}, what});
+      continue;
+    }
+    if (!text) {
+      struct stat st {};
+      if (::lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+        warnings.push_back({{file, 1, 1}, "a symlink to nothing (a dangling link): no button '" + name + "'"});
+      continue;  // or removed while we read the directory
+    }
     if (auto b = parse_button_file(*text, file, name, problems)) {
       check_file(file, has_exec(*b), false, problems);
       config.buttons.push_back(std::move(*b));
@@ -122,7 +140,7 @@ ConfigError::ConfigError(std::vector<Diagnostic> problems)
 
 Checked check(const std::string& path) {
   Checked out;
-  const auto text = util::read_file(path);
+  const auto text = util::read_file(path, kMaxConfigFile);
   if (!text) {
     throw util::Error(util::Exit::no_input, "reading " + path + ": No such file or directory",
                       "write one (see dashctl.toml(5)) or point -c/--config at it");
@@ -135,7 +153,7 @@ Checked check(const std::string& path) {
   check_file(path, inline_exec, password, out.problems);
   check_directory(util::dirname_of(path), out.problems);
   check_directory(out.config.buttons_dir, out.problems);
-  load_buttons_dir(out.config.buttons_dir, out.config, out.problems);
+  load_buttons_dir(out.config.buttons_dir, out.config, out.problems, out.warnings);
   validate(out.config, out.problems);
   // Compiler order: files as they were read, then by position within each.
   std::vector<std::string> files;
@@ -153,6 +171,7 @@ Checked check(const std::string& path) {
 Config load(const std::string& path) {
   auto checked = check(path);
   if (!checked.problems.empty()) throw ConfigError(std::move(checked.problems));
+  for (const auto& w : checked.warnings) spdlog::warn("{}", w.str());
   return std::move(checked.config);
 }
 

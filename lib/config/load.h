@@ -31,7 +31,11 @@ class ConfigError : public util::Error {
 struct Checked {
   Config config;
   std::vector<Diagnostic> problems;  ///< empty: the config is good
+  std::vector<Diagnostic> warnings;  ///< said, but the config is good all the same
 };
+
+/// The most a config file (the main file or a button's) may hold.
+inline constexpr size_t kMaxConfigFile = 1u << 20;
 
 /// Reads, parses and validates everything, including the permission rules: a file with
 /// exec actions, or a directory buttons can be added to, must be writable only by its
@@ -39,7 +43,7 @@ struct Checked {
 /// main file cannot be read at all (Exit::no_input when it does not exist).
 Checked check(const std::string& path);
 
-/// check(), throwing ConfigError unless the config is good.
+/// check(), throwing ConfigError unless the config is good; its warnings are logged.
 Config load(const std::string& path);
 
 }  // namespace dashctl::config

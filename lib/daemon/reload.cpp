@@ -14,6 +14,7 @@ ReloadPlan plan_reload(const config::Config& current, config::Checked checked) {
     for (const auto& p : checked.problems) plan.errors.push_back(p.str());
     return plan;
   }
+  for (const auto& w : checked.warnings) plan.warnings.push_back(w.str());
   auto next = std::move(checked.config);
   if (next.daemon.control_socket != current.daemon.control_socket) {
     plan.warnings.push_back("daemon.control_socket changes at the next start; it stays " +

@@ -13,7 +13,7 @@ namespace dashctl::daemon {
 struct ReloadPlan {
   std::optional<config::Config> next;  ///< nullopt: keep serving with the config in use
   std::vector<std::string> errors;     ///< why the new config was refused, one line each
-  std::vector<std::string> warnings;   ///< what changes only at the next start
+  std::vector<std::string> warnings;   ///< the config's warnings; what changes only at the next start
   bool broker_changed = false;         ///< the MQTT client must be made anew
 };
 

@@ -47,12 +47,37 @@ void make_directories(const std::string& dir, mode_t mode, const std::string& wh
   }
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+namespace {
+
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file";
+}
+
+}  // namespace
+
+std::optional<std::string> read_file(const std::string& path, size_t max_size) {
+  // O_NONBLOCK: opening a FIFO without a writer would wait for one, forever.
+  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (f.get() < 0) {
     if (errno == ENOENT) return std::nullopt;
     throw_system("reading " + path, errno, Exit::no_input);
   }
+  struct stat st {};
+  if (::fstat(f.get(), &st) != 0) throw_system("reading " + path, errno, Exit::no_input);
+  if (!S_ISREG(st.st_mode))
+    throw Error(Exit::data, path + " is not a regular file: " + file_kind(st.st_mode));
+  auto too_big = [&] {
+    const std::string limit = max_size >= (1u << 20) ? std::to_string(max_size >> 20) + " MiB"
+                              : max_size >= 1024    ? std::to_string(max_size >> 10) + " KiB"
+                                                    : std::to_string(max_size) + " bytes";
+    return Error(Exit::data, path + " is larger than " + limit + ": not read");
+  };
+  if (static_cast<uint64_t>(st.st_size) > max_size) throw too_big();
   std::string out;
   char buf[65536];
   for (;;) {
@@ -63,6 +88,7 @@ std::optional<std::string> read_file(const std::string& path) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_size) throw too_big();  // it grew while read (procfs reports 0)
   }
   return out;
 }

@@ -12,8 +12,15 @@
 
 namespace dashctl::util {
 
-/// Reads a whole file. Returns nullopt when it does not exist; throws Error otherwise.
-std::optional<std::string> read_file(const std::string& path);
+/// The most read_file() reads unless told otherwise: far more than any file dashctl reads
+/// (a config, a lease file, a pid file, its state), far less than a device's endless stream.
+inline constexpr size_t kMaxReadSize = 16u << 20;
+
+/// Reads a whole regular file of at most `max_size` bytes. Returns nullopt when it does not
+/// exist (a dangling symlink included). Never blocks on what is no regular file: it is opened
+/// with O_NONBLOCK and refused (Exit::data, "PATH is not a regular file: a FIFO"), as is a
+/// file that grows past `max_size` (Exit::data); other failures are Exit::no_input.
+std::optional<std::string> read_file(const std::string& path, size_t max_size = kMaxReadSize);
 
 enum class Replace { allow, forbid };
 

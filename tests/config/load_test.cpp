@@ -127,3 +127,32 @@ TEST_CASE("an MQTT password in a world-readable file is refused") {
   REQUIRE(::chmod(path.c_str(), 0640) == 0);
   CHECK(check(path).problems.empty());
 }
+
+TEST_CASE("a FIFO, a device or a dangling link in buttons.d never stops the reading") {
+  TempDir dir;
+  const auto path = dir.write("dashctl.toml", kMain);
+  dir.write("buttons.d/good.toml", "mac = \"ac:63:be:00:00:01\"\n");
+  REQUIRE(::mkfifo((dir / "buttons.d/f.toml").c_str(), 0600) == 0);
+  REQUIRE(::symlink("/dev/zero", (dir / "buttons.d/zero.toml").c_str()) == 0);
+  REQUIRE(::symlink((dir / "gone.toml").c_str(), (dir / "buttons.d/gone.toml").c_str()) == 0);
+  const auto checked = check(path);  // a blocking open of the FIFO would wait here for ever
+  CHECK(mentions(checked.problems, "buttons.d/f.toml:1:1: is not a regular file: a FIFO"));
+  CHECK(mentions(checked.problems, "buttons.d/zero.toml:1:1: is not a regular file: a character device"));
+  CHECK(checked.problems.size() == 2);
+  CHECK(mentions(checked.warnings, "buttons.d/gone.toml:1:1: a symlink to nothing (a dangling link)"));
+  REQUIRE(checked.config.buttons.size() == 1);
+  CHECK(checked.config.buttons[0].name == "good");
+}
+
+TEST_CASE("a main file that is no regular file, or a huge one, is refused at once") {
+  TempDir dir;
+  try {
+    (void)check("/dev/zero");
+    FAIL("read /dev/zero as a config");
+  } catch (const Error& e) {
+    CHECK(e.code() == Exit::data);
+    CHECK_THAT(e.what(), Catch::Contains("not a regular file"));
+  }
+  const auto big = dir.write("big.toml", "# " + std::string(kMaxConfigFile, 'x') + "\n");
+  CHECK_THROWS_WITH(check(big), Catch::Contains("is larger than 1 MiB"));
+}

@@ -317,6 +317,28 @@ def case_tls_identity(repo):
             lab.sleep("btn1")
 
 
+def case_fifo_in_buttons_d(repo):
+    """A FIFO named like a button file, then SIGHUP: the reload is refused and says why, and
+    the daemon goes on serving (before, its one thread waited in open() for a writer)."""
+    with Lab(repo) as lab:
+        d, exec_log = prepare(lab)
+        daemon = Daemon(d)
+        os.mkfifo(os.path.join(d.dir, "buttons.d", "f.toml"), 0o644)
+        p = d("config", "check", timeout=30)
+        check(p.returncode == 65 and "f.toml:1:1: is not a regular file: a FIFO" in p.stderr, f"{p.returncode} {p.stderr}")
+        daemon.p.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "keeping the config in use" not in daemon.text():
+            time.sleep(0.1)
+        check("f.toml:1:1: is not a regular file: a FIFO" in daemon.text(), daemon.text())
+        lab.press("btn1")
+        got = wait_lines(exec_log, 1)
+        check(len(got) == 1 and got[0].startswith("btn1 "), f"after the refused reload: {got}")
+        os.unlink(os.path.join(d.dir, "buttons.d", "f.toml"))  # status reads the config too
+        check(daemon.status()["counters"]["presses"] == 1, "status")
+        check(daemon.stop() == 0, daemon.text())
+
+
 def clock_synchronised():
     """What the kernel says of this machine's clock (adjtimex(2)), as the daemon reads it."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)

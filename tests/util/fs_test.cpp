@@ -143,3 +143,29 @@ TEST_CASE("stale temporaries of our files are removed, nothing else") {
   CHECK(remove_stale_temporaries(dir.path(), ours, 0s) == std::vector<std::string>{dir / ".dhcp-hosts.young1"});
   CHECK(remove_stale_temporaries(dir / "missing", ours).empty());
 }
+
+TEST_CASE("read_file never waits on or reads all of what is no regular file") {
+  TempDir dir;
+  const std::string fifo = dir / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // No writer: a blocking open would wait here for ever (ctest's timeout would fail it).
+  try {
+    (void)read_file(fifo);
+    FAIL("read a FIFO");
+  } catch (const Error& e) {
+    CHECK(e.code() == Exit::data);
+    CHECK_THAT(e.what(), Catch::Contains("is not a regular file: a FIFO"));
+  }
+  CHECK_THROWS_WITH(read_file("/dev/zero"), Catch::Contains("/dev/zero is not a regular file: a character device"));
+  CHECK_THROWS_WITH(read_file(dir.path()), Catch::Contains("a directory"));
+
+  dir.write("big", std::string(4097, 'x'));
+  CHECK_THROWS_WITH(read_file(dir / "big", 4096), Catch::Contains("is larger than 4 KiB"));
+  CHECK(read_file(dir / "big", 4097)->size() == 4097);
+  // procfs says 0 bytes and has more: read, and still bounded.
+  CHECK_FALSE(read_file("/proc/self/status")->empty());
+  CHECK_THROWS_WITH(read_file("/proc/self/maps", 16), Catch::Contains("is larger than 16 bytes"));
+
+  REQUIRE(::symlink((dir / "nothing").c_str(), (dir / "dangling").c_str()) == 0);
+  CHECK_FALSE(read_file(dir / "dangling"));
+}
