@@ -1,6 +1,11 @@
 #include "config/model.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 
 namespace dashctl::config {
@@ -44,6 +49,19 @@ std::string default_control_socket() {
 std::string default_event_socket(const std::string& control_socket) {
   const auto slash = control_socket.rfind('/');
   return (slash == std::string::npos ? std::string(".") : control_socket.substr(0, slash)) + "/events.sock";
+}
+
+std::string default_client_id(const std::string& config_path) {
+  char host[256] = {};
+  std::string name = ::gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "localhost";
+  // Client ids are the broker's to judge; keep to what every broker takes.
+  for (char& ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '-';
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (const unsigned char ch : config_path) h = (h ^ ch) * 16777619u;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", h);
+  return "dashctl-" + name.substr(0, 40) + "-" + hex;
 }
 
 std::string default_daemon_state_dir() {

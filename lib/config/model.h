@@ -155,6 +155,10 @@ std::string default_control_socket();
 /// The event socket's default: events.sock in the control socket's directory.
 std::string default_event_socket(const std::string& control_socket);
 
+/// mqtt.client_id's default: "dashctl-<hostname>-<8 hex digits of the config's path>", so
+/// that two daemons, on two hosts or with two configs, never take each other's session.
+std::string default_client_id(const std::string& config_path);
+
 /// The daemon's state directory's default: systemd's StateDirectory= ($STATE_DIRECTORY),
 /// else $XDG_STATE_HOME/dashctl, else $HOME/.local/state/dashctl, else /var/lib/dashctl-daemon.
 std::string default_daemon_state_dir();

@@ -10,6 +10,7 @@
 #include <boost/asio/write.hpp>
 
 #include "daemon/control.h"
+#include "daemon/socket_file.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -32,21 +33,9 @@ struct ControlServer::Client {
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, Handler handler)
     : io_(io), path_(std::move(path)), handler_(std::move(handler)) {
-  const std::string dir = util::dirname_of(path_);
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    const int err = errno;
-    throw Error(err == EACCES ? Exit::no_perm : Exit::cant_create,
-                "creating " + dir + " for the control socket: " + util::errno_text(err),
-                "set daemon.control_socket to a place this user can write, or run under systemd with "
-                "RuntimeDirectory=dashctl");
-  }
-  struct stat st {};
-  if (::lstat(path_.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode))
-      throw Error(Exit::cant_create, path_ + " exists and is not a socket", "set daemon.control_socket elsewhere");
-    if (ask(path_, "ping")) throw Error(Exit::unavailable, "another 'dashctl run' answers on " + path_);
-    ::unlink(path_.c_str());  // left by a daemon that died
-  }
+  prepare_socket_dir(path_, "daemon.control_socket");
+  claim_socket_path(path_, "daemon.control_socket", "answers",
+                    [](const std::string& p) { return ask(p, "ping").has_value(); });
   const mode_t old = ::umask(0007);  // owner and group: status is for the admins
   boost::system::error_code ec;
   acceptor_.emplace(io_);
@@ -60,11 +49,12 @@ ControlServer::ControlServer(asio::io_context& io, std::string path, Handler han
     acceptor_.reset();
     throw Error(Exit::cant_create, "listening on the control socket " + path_ + ": " + ec.message());
   }
+  file_ = BoundSocketFile(path_);
   accept();
 }
 
 ControlServer::~ControlServer() {
-  if (acceptor_) ::unlink(path_.c_str());
+  if (acceptor_) file_.remove();
 }
 
 void ControlServer::stop() {

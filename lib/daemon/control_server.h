@@ -12,6 +12,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 
 #include "daemon/protocol.h"
+#include "daemon/socket_file.h"
 
 namespace dashctl::daemon {
 
@@ -46,6 +47,7 @@ class ControlServer {
   boost::asio::io_context& io_;
   std::string path_;
   Handler handler_;
+  BoundSocketFile file_;
   std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
   size_t clients_ = 0;
 };

@@ -66,12 +66,13 @@ void notify_systemd(const std::string& state) {
   ::close(fd);
 }
 
-mqtt::Options mqtt_options(const config::Mqtt& m) {
+mqtt::Options mqtt_options(const config::Config& c) {
+  const config::Mqtt& m = *c.mqtt;
   mqtt::Options o;
   o.host = m.host;
   o.port = m.port;
   o.tls = m.tls;
-  o.client_id = m.client_id;
+  o.client_id = m.client_id.empty() ? config::default_client_id(c.path) : m.client_id;
   o.username = m.username;
   o.password = m.password;
   o.availability_topic = mqtt::availability_topic(m);
@@ -279,7 +280,7 @@ class Daemon {
 
   void start_mqtt() {
     if (!config_.mqtt) return;
-    mqtt_.client = std::make_unique<mqtt::Client>(io_, mqtt_options(*config_.mqtt));
+    mqtt_.client = std::make_unique<mqtt::Client>(io_, mqtt_options(config_));
     if (config_.mqtt->homeassistant) {
       // Home Assistant forgets discovery when it restarts and says so on its status topic.
       mqtt_.client->subscribe(config_.mqtt->discovery_prefix + "/status",
@@ -580,7 +581,7 @@ std::vector<std::string> test_button(const config::Config& c, const std::string&
   if (c.mqtt) {
     // Its own client id and no availability topic: the running daemon keeps its session,
     // and nobody is told the daemon went offline.
-    auto options = mqtt_options(*c.mqtt);
+    auto options = mqtt_options(c);
     options.client_id = (c.mqtt->client_id.empty() ? "dashctl" : c.mqtt->client_id) + "-test-" + std::to_string(::getpid());
     options.availability_topic.clear();
     link.client = std::make_unique<mqtt::Client>(io, options);

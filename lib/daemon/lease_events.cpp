@@ -1,12 +1,19 @@
 #include "daemon/lease_events.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/buffer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "daemon/socket_file.h"
 #include "util/error.h"
+#include "util/posix.h"
 
 namespace dashctl::daemon {
 namespace {
@@ -20,12 +27,18 @@ using util::Exit;
 
 LeaseEventSocket::LeaseEventSocket(asio::io_context& io, std::string path, Sink sink)
     : path_(std::move(path)), sink_(std::move(sink)) {
-  struct stat st {};
-  if (::lstat(path_.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode))
-      throw Error(Exit::cant_create, path_ + " exists and is not a socket", "set daemon.event_socket elsewhere");
-    ::unlink(path_.c_str());  // the control socket showed no other daemon runs
-  }
+  prepare_socket_dir(path_, "daemon.event_socket");
+  // Another daemon with its own control socket may use this one: it is live when a datagram
+  // socket can connect to it (or when this user may not even try).
+  claim_socket_path(path_, "daemon.event_socket", "receives dnsmasq's events", [](const std::string& p) {
+    const util::Fd probe(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (probe.get() < 0 || p.size() >= sizeof addr.sun_path) return false;
+    std::memcpy(addr.sun_path, p.data(), p.size());
+    if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return true;
+    return errno != ECONNREFUSED && errno != ENOENT;
+  });
   const mode_t old = ::umask(0007);
   boost::system::error_code ec;
   socket_.emplace(io);
@@ -36,11 +49,12 @@ LeaseEventSocket::LeaseEventSocket(asio::io_context& io, std::string path, Sink 
     socket_.reset();
     throw Error(Exit::cant_create, "binding the event socket " + path_ + ": " + ec.message());
   }
+  file_ = BoundSocketFile(path_);
   receive();
 }
 
 LeaseEventSocket::~LeaseEventSocket() {
-  if (socket_) ::unlink(path_.c_str());
+  if (socket_) file_.remove();
 }
 
 void LeaseEventSocket::stop() {

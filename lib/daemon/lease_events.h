@@ -13,6 +13,7 @@
 #include <boost/asio/local/datagram_protocol.hpp>
 
 #include "daemon/event.h"
+#include "daemon/socket_file.h"
 #include "press/press.h"
 
 namespace dashctl::daemon {
@@ -48,6 +49,7 @@ class LeaseEventSocket {
   void receive();
 
   std::string path_;
+  BoundSocketFile file_;
   Sink sink_;
   std::optional<boost::asio::local::datagram_protocol::socket> socket_;
   std::array<char, kMaxDatagram + 1> buf_{};  ///< one more: a longer datagram is refused, not cut

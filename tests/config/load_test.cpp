@@ -156,3 +156,12 @@ TEST_CASE("a main file that is no regular file, or a huge one, is refused at onc
   const auto big = dir.write("big.toml", "# " + std::string(kMaxConfigFile, 'x') + "\n");
   CHECK_THROWS_WITH(check(big), Catch::Contains("is larger than 1 MiB"));
 }
+
+TEST_CASE("the default MQTT client id differs between configs, and stays for one") {
+  const auto a = default_client_id("/etc/dashctl/dashctl.toml");
+  CHECK(a.starts_with("dashctl-"));
+  CHECK(a == default_client_id("/etc/dashctl/dashctl.toml"));
+  CHECK(a != default_client_id("/etc/dashctl/other.toml"));
+  CHECK(a.size() <= 8 + 40 + 1 + 8);
+  CHECK(a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == std::string::npos);
+}

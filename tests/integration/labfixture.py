@@ -160,13 +160,15 @@ reload = "pidfile:{st}/dnsmasq.pid"
 
 
 
-def daemon_dashctl(lab, before="", daemon_keys="", state_dir=True):
+def daemon_dashctl(lab, before="", daemon_keys="", state_dir=True, owner=NOBODY):
     """A Dashctl for `dashctl run` as an unprivileged user: its control socket (and, unless
-    state_dir is False, its state) in <lab>/run, which anyone may write to. `before`: config
-    tables before [daemon]; `daemon_keys`: more [daemon] keys. Returns it and the run dir."""
+    state_dir is False, its state) in <lab>/run, the daemon's user's (`owner`), as a socket
+    directory must be. `before`: config tables before [daemon]; `daemon_keys`: more [daemon]
+    keys. Returns it and the run dir."""
     run_dir = os.path.join(lab.state, "run")
-    os.makedirs(run_dir, mode=0o777, exist_ok=True)
-    os.chmod(run_dir, 0o777)
+    os.makedirs(run_dir, mode=0o755, exist_ok=True)
+    os.chown(run_dir, owner, owner)
+    os.chmod(run_dir, 0o755)
     os.chmod(lab.state, 0o755)
     keys = f'control_socket = "{run_dir}/control.sock"\n' + (f'state_dir = "{run_dir}/state"\n' if state_dir else "")
     return Dashctl(lab, extra=f"{before}[daemon]\n{keys}{daemon_keys}"), run_dir

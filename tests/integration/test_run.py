@@ -280,6 +280,8 @@ def case_tls_identity(repo):
             os.chown(unit_dir, dynamic, dynamic)
             os.chmod(unit_dir, 0o700)
             unit_env = ("-u", "XDG_STATE_HOME", f"STATE_DIRECTORY={unit_dir}", "HOME=/")
+            run_dir = os.path.join(lab.state, "run")
+            os.chown(run_dir, dynamic, dynamic)  # its sockets' directory: the daemon's user's
             certs = []
             for _ in range(2):
                 daemon = Daemon(d, env=unit_env, uid=dynamic)
@@ -289,6 +291,7 @@ def case_tls_identity(repo):
                 certs.append(identity(os.path.join(unit_dir, "tls"), dynamic))
             check(certs[0] == certs[1], "the certificate was made anew on the second start")
             check(daemon.text().count("made a key") == 1, f"made once:\n{daemon.text()}")
+            os.chown(run_dir, NOBODY, NOBODY)
 
             # By hand, as nobody: ~/.local/state/dashctl, private; $XDG_STATE_HOME/dashctl when set.
             home = os.path.join(lab.state, "home")
@@ -336,6 +339,54 @@ def case_fifo_in_buttons_d(repo):
         check(len(got) == 1 and got[0].startswith("btn1 "), f"after the refused reload: {got}")
         os.unlink(os.path.join(d.dir, "buttons.d", "f.toml"))  # status reads the config too
         check(daemon.status()["counters"]["presses"] == 1, "status")
+        check(daemon.stop() == 0, daemon.text())
+
+
+def case_second_daemon(repo):
+    """A second `dashctl run` with the same event socket (its own control socket and port) is
+    refused and leaves the first one's socket alone; socket directories others can write to,
+    or another user owns, are refused."""
+    with Lab(repo) as lab:
+        d, exec_log = prepare(lab)
+        daemon = Daemon(d)
+        run_dir = os.path.join(lab.state, "run")
+        sock = os.path.join(run_dir, "events.sock")
+        other_dir = os.path.join(lab.state, "other")
+        os.makedirs(other_dir, mode=0o755)
+        os.chown(other_dir, NOBODY, NOBODY)
+        second = os.path.join(lab.state, "second.toml")
+        with open(d.config) as f:
+            text = f.read()
+
+        def run_second(daemon_keys, listen_port=1444):
+            t = re.sub(r'control_socket = "[^"]*"\n', "", text, count=1)
+            t = t.replace("listen_port = 1443", f"listen_port = {listen_port}").replace(
+                "[daemon]\n", "[daemon]\n" + daemon_keys, 1)
+            write(second, t)
+            os.chmod(second, 0o644)
+            return lab.exec("router", "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                            d.binary, "-c", second, "run", timeout=30)
+
+        p = run_second(f'control_socket = "{other_dir}/control.sock"\nevent_socket = "{sock}"\n')
+        check(p.returncode == 69 and f"another 'dashctl run' receives dnsmasq's events on {sock}" in p.stderr,
+              f"a second daemon on the same event socket: {p.returncode} {p.stderr}")
+        check(os.path.exists(sock), "the first daemon's event socket is gone")
+        # The first daemon still hears dnsmasq.
+        lab.press("btn1", "--dhcp-only")
+        got = wait_lines(exec_log, 1)
+        check(got == ["btn1 dhcp 1"], f"the first daemon after the second one: {got}\n{daemon.text()}")
+
+        # Socket directories: open to everyone (sticky or not), or another user's.
+        for mode in (0o777, 0o1777):
+            os.chmod(other_dir, mode)
+            p = run_second(f'control_socket = "{other_dir}/control.sock"\n')
+            check(p.returncode == 77 and f"{other_dir} is writable by everyone" in p.stderr and "hint:" in p.stderr,
+                  f"mode {mode:o}: {p.returncode} {p.stderr}")
+        os.chmod(other_dir, 0o755)
+        os.chown(other_dir, 12345, 12345)
+        p = run_second(f'control_socket = "{other_dir}/control.sock"\n')
+        check(p.returncode == 77 and "belongs to another user (uid 12345)" in p.stderr, f"{p.returncode} {p.stderr}")
+        check(not os.listdir(other_dir), f"sockets made in a refused directory: {os.listdir(other_dir)}")
         check(daemon.stop() == 0, daemon.text())
 
 
