@@ -177,7 +177,8 @@ class Daemon {
     listener_.emplace(io_, listen_address(config_), config_.network.listen_port, listener_limits(config_), sink());
     control_.emplace(io_, config_.daemon.control_socket,
                      [this](Request r, std::string_view received) { return answer(r, received); });
-    events_.emplace(io_, config_.daemon.event_socket, sink());
+    events_.emplace(io_, config_.daemon.event_socket, sink(),
+                    [this](util::Ipv4 ip) { return identifier_.inside(ip); });
     nflog_.start(config_.network.nflog_group);
     start_ntp();
     start_tls();
@@ -467,6 +468,7 @@ class Daemon {
     c.actions_running = runner_.running();
     c.dhcp_events = events_->counters().events;
     c.bad_datagrams = events_->counters().bad_datagrams;
+    c.events_outside = events_->counters().outside;
     c.nflog_packets = nflog_.counters().packets;
     c.nflog_malformed = nflog_.counters().malformed;
     if (ntp_) {

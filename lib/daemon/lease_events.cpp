@@ -25,8 +25,8 @@ using util::Exit;
 
 }  // namespace
 
-LeaseEventSocket::LeaseEventSocket(asio::io_context& io, std::string path, Sink sink)
-    : path_(std::move(path)), sink_(std::move(sink)) {
+LeaseEventSocket::LeaseEventSocket(asio::io_context& io, std::string path, Sink sink, Inside inside)
+    : path_(std::move(path)), sink_(std::move(sink)), inside_(std::move(inside)) {
   prepare_socket_dir(path_, "daemon.event_socket");
   // Another daemon with its own control socket may use this one: it is live when a datagram
   // socket can connect to it (or when this user may not even try).
@@ -75,6 +75,13 @@ void LeaseEventSocket::on_datagram(std::string_view bytes) {
   if (!e) {
     ++counters_.bad_datagrams;
     spdlog::debug("event socket: a datagram that is no lease event ({} bytes)", bytes.size());
+    return;
+  }
+  if (inside_ && !inside_(e->ip)) {
+    // dnsmasq serves other networks too; an address outside the buttons' is no button's,
+    // whatever MAC the datagram claims (and whoever could write it).
+    ++counters_.outside;
+    spdlog::debug("event socket: {} {} is outside the IoT networks: refused", e->action, e->ip.str());
     return;
   }
   ++counters_.events;

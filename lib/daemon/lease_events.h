@@ -21,16 +21,19 @@ namespace dashctl::daemon {
 class LeaseEventSocket {
  public:
   using Sink = std::function<void(press::Sighting)>;
+  /// Whether an event's address is in the IoT networks, where buttons are.
+  using Inside = std::function<bool(util::Ipv4)>;
 
   struct Counters {
     uint64_t events = 0;         ///< lease events that were wake-ups
     uint64_t bad_datagrams = 0;  ///< datagrams that were no lease event
+    uint64_t outside = 0;        ///< lease events for an address outside the IoT networks: refused
   };
 
   /// Binds the socket at `path`, owner and group only (whoever can write to it can announce
   /// presses), replacing a socket file left there, and starts receiving. Throws util::Error
   /// (Exit::cant_create) when `path` is something else or cannot be bound.
-  LeaseEventSocket(boost::asio::io_context& io, std::string path, Sink sink);
+  LeaseEventSocket(boost::asio::io_context& io, std::string path, Sink sink, Inside inside = nullptr);
   /// Removes the socket file.
   ~LeaseEventSocket();
   LeaseEventSocket(const LeaseEventSocket&) = delete;
@@ -51,6 +54,7 @@ class LeaseEventSocket {
   std::string path_;
   BoundSocketFile file_;
   Sink sink_;
+  Inside inside_;
   std::optional<boost::asio::local::datagram_protocol::socket> socket_;
   std::array<char, kMaxDatagram + 1> buf_{};  ///< one more: a longer datagram is refused, not cut
   Counters counters_;

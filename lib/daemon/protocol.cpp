@@ -199,6 +199,7 @@ nlohmann::json status_json(const Status& s) {
             {"actions_running", c.actions_running},
             {"dhcp_events", c.dhcp_events},
             {"bad_datagrams", c.bad_datagrams},
+            {"events_outside", c.events_outside},
             {"nflog_packets", c.nflog_packets},
             {"nflog_malformed", c.nflog_malformed},
             {"ntp_answered", c.ntp_answered},

@@ -92,9 +92,10 @@ class Identifier {
   /// identity is completed from the button's config.
   Identity identify(const config::Config& config, util::Ipv4 ip, std::optional<util::Mac> mac) const;
 
- private:
+  /// Whether `ip` is inside the IoT networks (every address is, while they are not known).
   bool inside(util::Ipv4 ip) const;
 
+ private:
   NeighbourLookup neighbours_;
   LeaseLookup leases_;
   std::vector<util::Ipv4Prefix> networks_;

@@ -390,6 +390,46 @@ def case_second_daemon(repo):
         check(daemon.stop() == 0, daemon.text())
 
 
+def case_spoofed_address(repo):
+    """A device that takes a button's static address is not that button when the neighbour
+    table shows its own MAC: an unknown device, logged as a possible spoof, nothing fired. A
+    lease event for an address outside the IoT network is refused and counted."""
+    import socket
+    with Lab(repo) as lab:
+        d, exec_log = prepare(lab, buttons=("btn1", "btn2"))
+        daemon = Daemon(d)
+        try:
+            lab.exec("btn3", "ip", "link", "set", "wlan0", "up", check_rc=True)
+            lab.exec("btn3", "ip", "addr", "add", "10.77.0.201/24", "dev", "wlan0", check_rc=True)  # btn1's
+            p = lab.exec("btn3", "python3", "-c",
+                         "import socket; s = socket.create_connection(('10.77.0.1', 443), 5); s.send(b'x'); s.close()",
+                         timeout=20)
+            check(p.returncode == 0, f"connect: {p.stderr}")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not daemon.status()["unknown"]:
+                time.sleep(0.1)
+        finally:
+            lab.sleep("btn3")
+        st = daemon.status()
+        check([(u["ip"], u["mac"]) for u in st["unknown"]] == [("10.77.0.201", lab.env["MAC_BTN3"])], f"{st['unknown']}")
+        check(st["counters"]["presses"] == 0 and not exec_lines(exec_log), f"a spoofed press fired: {st['counters']}")
+        check(re.search(r"unknown device 10\.77\.0\.201 \(" + lab.env["MAC_BTN3"] + r"\).*button 'btn1'.*possible spoof",
+                        daemon.text()), daemon.text())
+
+        # A lease event naming btn2's MAC at an address of another network.
+        out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        out.sendto(json.dumps({"v": 1, "action": "old", "mac": lab.env["MAC_BTN2"].lower(), "ip": "192.168.77.5",
+                               "host": "btn2", "interface": "br-iot"}, separators=(",", ":")).encode(),
+                   os.path.join(lab.state, "run", "events.sock"))
+        out.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and daemon.status()["counters"]["events_outside"] == 0:
+            time.sleep(0.1)
+        c = daemon.status()["counters"]
+        check(c["events_outside"] == 1 and c["dhcp_events"] == 0 and c["presses"] == 0, f"{c}")
+        check(daemon.stop() == 0, daemon.text())
+
+
 def clock_synchronised():
     """What the kernel says of this machine's clock (adjtimex(2)), as the daemon reads it."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
