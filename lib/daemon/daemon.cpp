@@ -183,6 +183,7 @@ class Daemon {
     start_ntp();
     start_tls();
     start_mqtt();
+    tick();
     wait_for_signal();
     const std::string where = listener_->address().str() + ":" + std::to_string(listener_->port());
     spdlog::info("listening on {} for {} button{}; control socket {}", where, config_.buttons.size(),
@@ -205,6 +206,16 @@ class Daemon {
       if (known) history_.changed();
       return known;
     };
+  }
+
+  /// Every kUnknownWindow: the summary of unknown-device reports held back in a storm.
+  void tick() {
+    ticker_.expires_after(PressPipeline::kUnknownWindow);
+    ticker_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping_) return;
+      pipeline_.tick(press::Clock::now());
+      tick();
+    });
   }
 
   // ---- the buttons' history ------------------------------------------------------------------
@@ -410,6 +421,7 @@ class Daemon {
     if (ntp_) ntp_->stop();
     boost::system::error_code ec;
     signals_.cancel(ec);
+    ticker_.cancel();
     const size_t running = runner_.running();
     if (running == 0) {
       io_.stop();
@@ -463,6 +475,7 @@ class Daemon {
     c.sightings = pipeline_.counters().sightings;
     c.presses = pipeline_.counters().presses;
     c.unknown = pipeline_.counters().unknown;
+    c.unknown_suppressed = pipeline_.counters().unknown_suppressed;
     c.actions_ok = actions_ok_;
     c.actions_failed = actions_failed_;
     c.actions_running = runner_.running();
@@ -540,6 +553,7 @@ class Daemon {
   std::optional<NtpSource> ntp_;
   std::optional<TlsEndpoint> tls_;
   std::optional<asio::steady_timer> grace_;
+  asio::steady_timer ticker_{io_};
   asio::signal_set signals_;
   uint64_t actions_ok_ = 0, actions_failed_ = 0;
   bool stopping_ = false;

@@ -60,8 +60,27 @@ void PressPipeline::remember(const config::Button& b, const press::Sighting& s, 
   if (config_->mqtt) mqtt_.publish(mqtt::battery_low_message(*config_->mqtt, b, *r, s.wall));
 }
 
+void PressPipeline::tick(press::Clock::time_point now) {
+  if (now - unknown_window_ < kUnknownWindow) return;
+  if (unknown_held_ > 0) {
+    spdlog::warn("unknown devices: {} more report{} held back in {} s (at most {} a window); {} device{} remembered",
+                 unknown_held_, unknown_held_ == 1 ? "" : "s", kUnknownWindow.count(), kUnknownReports,
+                 tracker_.unknown_devices().size(), tracker_.unknown_devices().size() == 1 ? "" : "s");
+    if (config_->mqtt) mqtt_.publish(mqtt::unknown_summary_message(*config_->mqtt, unknown_held_, kUnknownWindow));
+  }
+  unknown_window_ = now;
+  unknown_reports_ = unknown_held_ = 0;
+}
+
 void PressPipeline::unknown(const press::Sighting& s, const press::Identity& id) {
   if (!tracker_.sight_unknown(s, kUnknownWindow)) return;
+  tick(s.time);
+  if (unknown_reports_ >= kUnknownReports) {
+    ++unknown_held_;
+    ++counters_.unknown_suppressed;
+    return;
+  }
+  ++unknown_reports_;
   ++counters_.unknown;
   if (id.contradicted)
     spdlog::warn("unknown device {}: {}; it has the static address of button '{}' but not its MAC (a possible spoof)",

@@ -21,11 +21,15 @@ class PressPipeline {
  public:
   /// An unknown device is logged and published once per this long.
   static constexpr std::chrono::seconds kUnknownWindow{10};
+  /// At most this many unknown-device reports (log lines and messages) per kUnknownWindow, all
+  /// devices together; past it they are counted, and said in one summary when the window ends.
+  static constexpr uint64_t kUnknownReports = 20;
 
   struct Counters {
     uint64_t sightings = 0;
     uint64_t presses = 0;
-    uint64_t unknown = 0;  ///< unknown-device reports (logged and published)
+    uint64_t unknown = 0;             ///< unknown-device reports (logged and published)
+    uint64_t unknown_suppressed = 0;  ///< reports past kUnknownReports a window: only counted
   };
 
   /// The parts are the caller's and must outlive the pipeline. `now` is the clock the
@@ -47,6 +51,10 @@ class PressPipeline {
   /// level, that is logged and published. Returns true when the sighting was a known button's.
   bool on_sighting(press::Sighting s);
 
+  /// Says the summary of a window of unknown-device reports that has ended with some held
+  /// back; the daemon calls it every kUnknownWindow (on_sighting does too).
+  void tick(press::Clock::time_point now);
+
   const Counters& counters() const { return counters_; }
   /// Per press, from the sighting that made it to its actions started.
   const util::Histogram& press_to_action() const { return press_to_action_; }
@@ -64,6 +72,9 @@ class PressPipeline {
   std::function<press::Clock::time_point()> now_;
   Counters counters_;
   util::Histogram press_to_action_;
+  /// The current window of unknown-device reports, all devices together.
+  press::Clock::time_point unknown_window_{};
+  uint64_t unknown_reports_ = 0, unknown_held_ = 0;
 };
 
 }  // namespace dashctl::daemon

@@ -194,6 +194,7 @@ nlohmann::json status_json(const Status& s) {
             {"sightings", c.sightings},
             {"presses", c.presses},
             {"unknown", c.unknown},
+            {"unknown_suppressed", c.unknown_suppressed},
             {"actions_ok", c.actions_ok},
             {"actions_failed", c.actions_failed},
             {"actions_running", c.actions_running},

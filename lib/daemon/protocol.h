@@ -92,7 +92,7 @@ struct Status {
   struct Counters {
     uint64_t connections = 0, busy = 0, open_connections = 0, sightings = 0, presses = 0, unknown = 0,
              actions_ok = 0, actions_failed = 0, actions_running = 0, dhcp_events = 0, bad_datagrams = 0,
-             events_outside = 0,
+             events_outside = 0, unknown_suppressed = 0,
              nflog_packets = 0, nflog_malformed = 0, ntp_answered = 0, ntp_ignored = 0, tls_handshakes = 0,
              tls_alerts = 0, tls_failed = 0, tls_capped = 0;
   };

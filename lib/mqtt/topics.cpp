@@ -78,6 +78,13 @@ Message unknown_message(const config::Mqtt& m, const press::Sighting& s) {
   return {m.topic_prefix + "/unknown", dump(j), m.qos, false};
 }
 
+Message unknown_summary_message(const config::Mqtt& m, uint64_t held_back, std::chrono::seconds window) {
+  const Json j = {{"held_back", held_back},
+                  {"window_s", window.count()},
+                  {"time", util::iso8601(std::chrono::system_clock::now())}};
+  return {m.topic_prefix + "/unknown/summary", dump(j), m.qos, false};
+}
+
 std::string availability_topic(const config::Mqtt& m) { return m.topic_prefix + "/status"; }
 
 Message state_message(const config::Mqtt& m, const config::Button& b, const history::Record& r) {

@@ -33,6 +33,10 @@ Message press_message(const config::Mqtt& m, const press::Press& p);
 /// `<prefix>/unknown`, non-retained, JSON: {"mac":..|null,"ip":..,"source":..,"time":..}
 Message unknown_message(const config::Mqtt& m, const press::Sighting& s);
 
+/// `<prefix>/unknown/summary`, non-retained, JSON, when unknown-device reports were held back
+/// (a storm): {"held_back":N,"window_s":S,"time":..}
+Message unknown_summary_message(const config::Mqtt& m, uint64_t held_back, std::chrono::seconds window);
+
 /// `<prefix>/status`: the availability topic ("online"/"offline", retained).
 std::string availability_topic(const config::Mqtt& m);
 

@@ -284,3 +284,31 @@ TEST_CASE("pipeline: the battery warning is logged and published once, when the 
   for (int i = 30; i < 45; ++i) w.pipeline.on_sighting(w.sighting(press::Source::connect, "10.77.0.201", std::nullopt, i * 20s));
   CHECK(w.on("dashctl/bedroom/battery_low").size() == 2);
 }
+
+TEST_CASE("pipeline: a storm of unknown devices is 20 reports a window and one summary, memory bounded") {
+  World w;
+  for (int i = 0; i < 20000; ++i) {
+    char m[18];
+    std::snprintf(m, sizeof m, "02:00:00:%02x:%02x:%02x", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+    // All within one window (1 ms apart would be 20 s: 100 us apart is 2 s).
+    w.pipeline.on_sighting(w.sighting(press::Source::dhcp, "10.77.0.99", std::string_view(m),
+                                      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::microseconds(i * 100))));
+  }
+  CHECK(w.on("dashctl/unknown").size() == daemon::PressPipeline::kUnknownReports);
+  CHECK(w.pipeline.counters().unknown == daemon::PressPipeline::kUnknownReports);
+  CHECK(w.pipeline.counters().unknown_suppressed == 20000 - daemon::PressPipeline::kUnknownReports);
+  CHECK(w.on("dashctl/unknown/summary").empty());  // the window is not over
+  CHECK(w.tracker.unknown_devices().size() == press::Tracker::max_unknown_devices);
+  w.pipeline.tick(press::Clock::time_point{} + 9s);
+  CHECK(w.on("dashctl/unknown/summary").empty());
+  w.pipeline.tick(press::Clock::time_point{} + 10s);
+  const auto summary = w.on("dashctl/unknown/summary");
+  REQUIRE(summary.size() == 1);
+  CHECK(summary[0]["held_back"] == 20000 - daemon::PressPipeline::kUnknownReports);
+  CHECK(summary[0]["window_s"] == 10);
+  w.pipeline.tick(press::Clock::time_point{} + 25s);  // a quiet window: nothing to say
+  CHECK(w.on("dashctl/unknown/summary").size() == 1);
+  // The next window reports again.
+  w.pipeline.on_sighting(w.sighting(press::Source::dhcp, "10.77.0.98", "02:00:01:00:00:01", 30s));
+  CHECK(w.on("dashctl/unknown").size() == daemon::PressPipeline::kUnknownReports + 1);
+}

@@ -95,7 +95,7 @@ const char* const kStatus = R"({"buttons":[
  "config":"/etc/dashctl/dashctl.toml",
  "counters":{"actions_failed":0,"actions_ok":3,"actions_running":0,"bad_datagrams":0,"events_outside":0,"busy":0,
    "connections":1,
-   "dhcp_events":2,"nflog_malformed":0,"nflog_packets":0,"open_connections":0,"presses":3,"sightings":9,"unknown":1,
+   "dhcp_events":2,"nflog_malformed":0,"nflog_packets":0,"open_connections":0,"presses":3,"sightings":9,"unknown":1,"unknown_suppressed":0,
    "ntp_answered":3,"ntp_ignored":1,"tls_handshakes":2,"tls_alerts":4,"tls_failed":0,"tls_capped":0},
  "latency":{"accept_to_dispatch":{"count":12,"max_us":1840.2,"p50_us":6.3,"p99_us":49},
    "press_to_action":{"count":0,"max_us":0.0,"p50_us":0.0,"p99_us":0.0}},

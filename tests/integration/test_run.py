@@ -430,6 +430,44 @@ def case_spoofed_address(repo):
         check(daemon.stop() == 0, daemon.text())
 
 
+def case_unknown_storm(repo):
+    """20,000 unknown MACs in a burst (as lease events): at most 20 log lines and messages, then
+    one summary of those held back; the daemon's memory stays bounded (1024 remembered)."""
+    import socket
+    with Lab(repo) as lab:
+        d, exec_log = prepare(lab)
+        sub = Subscriber(lab, "dashctl/unknown/#")
+        daemon = Daemon(d)
+        out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        path = os.path.join(lab.state, "run", "events.sock")
+        for i in range(20000):
+            mac = f"02:00:00:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}"
+            out.sendto(json.dumps({"v": 1, "action": "add", "mac": mac, "ip": f"10.77.0.{100 + i % 90}",
+                                   "host": "x", "interface": "br-iot"}, separators=(",", ":")).encode(), path)
+        out.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and daemon.status()["counters"]["dhcp_events"] < 20000:
+            time.sleep(0.2)
+        st = daemon.status()
+        c = st["counters"]
+        check(c["dhcp_events"] == 20000 and c["unknown"] + c["unknown_suppressed"] == 20000, f"{c}")
+        check(len(st["unknown"]) == 1024, f"{len(st['unknown'])} unknown devices remembered")
+        # A storm over seconds may span two or three windows of 20 reports.
+        check(c["unknown"] <= 60 and daemon.text().count("info unknown device ") == c["unknown"],
+              f"{c['unknown']} reports, {daemon.text().count('info unknown device ')} log lines")
+        summary = sub.wait("dashctl/unknown/summary", seconds=30)
+        check(summary, f"no summary: {sub.lines[-5:]}")
+        held = sum(json.loads(x)["held_back"] for x in sub.wait("dashctl/unknown/summary", 1, seconds=1))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and held < c["unknown_suppressed"]:
+            time.sleep(0.2)
+            held = sum(json.loads(x)["held_back"] for x in sub.on("dashctl/unknown/summary"))
+        check(held == c["unknown_suppressed"], f"summaries say {held}, status {c['unknown_suppressed']}")
+        check(len(sub.on("dashctl/unknown")) == c["unknown"], f"{len(sub.on('dashctl/unknown'))} messages")
+        check("more reports held back" in daemon.text(), daemon.text()[-2000:])
+        check(daemon.stop() == 0, daemon.text()[-2000:])
+
+
 def clock_synchronised():
     """What the kernel says of this machine's clock (adjtimex(2)), as the daemon reads it."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
