@@ -65,9 +65,27 @@ void ControlServer::stop() {
 void ControlServer::accept() {
   acceptor_->async_accept([this](boost::system::error_code ec, local::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-    if (!ec && clients_ < kMaxClients) serve(std::move(socket));
+    if (!ec) {
+      if (clients_ < kMaxClients)
+        serve(std::move(socket));
+      else
+        refuse(std::move(socket));
+    }
     accept();
   });
+}
+
+/// Past kMaxClients: "busy" at once, without waiting on the client. What it sent is read first
+/// (as much as is there): a socket closed with unread data would reset the client's
+/// connection, and its answer with it.
+void ControlServer::refuse(local::socket socket) {
+  const int fd = socket.native_handle();
+  std::array<char, kMaxRequest> drain{};
+  while (::recv(fd, drain.data(), drain.size(), MSG_DONTWAIT) > 0) {
+  }
+  const std::string answer = std::string(kAnswerBusy) + "\n";
+  (void)::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ++refused_;
 }
 
 void ControlServer::serve(local::socket socket) {

@@ -22,7 +22,8 @@ class ControlServer {
   /// given what parse_request() read (its first line is the request).
   using Handler = std::function<std::string(Request, std::string_view received)>;
 
-  /// At most this many clients at once; more are closed without an answer.
+  /// At most this many clients at once; more are answered "busy" (kAnswerBusy) at once. Each
+  /// has 1 s to send its request and take its answer.
   static constexpr size_t kMaxClients = 16;
 
   /// Creates the socket's directory when missing (0755), refuses a socket another daemon
@@ -37,8 +38,11 @@ class ControlServer {
   /// No new clients; the file stays until the object goes.
   void stop();
   const std::string& path() const { return path_; }
+  /// Clients answered "busy".
+  uint64_t refused() const { return refused_; }
 
  private:
+  void refuse(boost::asio::local::stream_protocol::socket socket);
   struct Client;
   void accept();
   void serve(boost::asio::local::stream_protocol::socket socket);
@@ -50,6 +54,7 @@ class ControlServer {
   BoundSocketFile file_;
   std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
   size_t clients_ = 0;
+  uint64_t refused_ = 0;
 };
 
 }  // namespace dashctl::daemon

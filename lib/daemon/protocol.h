@@ -53,6 +53,8 @@ std::string battery_request(const BatteryRequest& r);
 /// The daemon's one-line answers other than the status object (without the '\n').
 inline constexpr std::string_view kAnswerOk = R"({"ok":true})";
 inline constexpr std::string_view kAnswerUnknown = R"({"error":"unknown request"})";
+/// To a client past ControlServer::kMaxClients: try again shortly.
+inline constexpr std::string_view kAnswerBusy = R"({"error":"busy"})";
 
 /// One of the daemon's latency histograms, as the status answer gives it.
 struct LatencyFigure {

@@ -468,6 +468,34 @@ def case_unknown_storm(repo):
         check(daemon.stop() == 0, daemon.text()[-2000:])
 
 
+def case_control_idle_clients(repo):
+    """40 clients that connect to the control socket and say nothing: `status` meanwhile answers,
+    or says the daemon is busy; it is never reset. The idle ones are closed at their deadline."""
+    import socket
+    with Lab(repo) as lab:
+        d, _ = prepare(lab)
+        daemon = Daemon(d)
+        path = os.path.join(lab.state, "run", "control.sock")
+        idle = []
+        try:
+            for _ in range(40):
+                c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                c.connect(path)
+                idle.append(c)
+            outs = [d("status", user=NOBODY) for _ in range(10)]
+        finally:
+            for c in idle:
+                c.close()
+        for p in outs:
+            text = p.stdout + p.stderr
+            check("reset" not in text and ("listener: up" in text or "is busy" in text), f"status: {text}")
+        busy = [p for p in outs if "is busy" in p.stdout + p.stderr]
+        for p in busy:
+            check("try again" in p.stdout + p.stderr, p.stdout + p.stderr)
+        check(daemon.status()["counters"]["connections"] == 0, "the daemon is fine afterwards")
+        check(daemon.stop() == 0, daemon.text())
+
+
 def clock_synchronised():
     """What the kernel says of this machine's clock (adjtimex(2)), as the daemon reads it."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
