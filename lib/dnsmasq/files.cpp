@@ -169,6 +169,13 @@ void require_ours(const std::string& path, const std::string& content, mode_t mo
                     "dnsmasq.conf_dir/state_dir elsewhere");
 }
 
+/// The permission bits of an existing file, for putting it back as it was; `otherwise` when
+/// they cannot be read (the file was read a moment ago).
+mode_t mode_of(const std::string& path, mode_t otherwise) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : otherwise;
+}
+
 FileChange compare(const File& wanted) {
   FileChange fc;
   fc.path = wanted.path;
@@ -181,6 +188,7 @@ FileChange compare(const File& wanted) {
   }
   require_ours(wanted.path, *old, wanted.mode);
   fc.old_content = *old;
+  fc.old_mode = mode_of(wanted.path, wanted.mode);
   fc.change = *old == wanted.content ? Change::unchanged : Change::update;
   return fc;
 }
@@ -457,7 +465,8 @@ Plan plan_setup(const Rendered& wanted, const std::string& main_config) {
   } else if (const auto old = util::read_file(wanted.dhcp_script.path);
              old && is_ours(*old, wanted.dhcp_script.mode)) {
     // Left by a setup with dnsmasq.dhcp_script on; removed after the drop-in that named it.
-    plan.files.push_back({wanted.dhcp_script.path, Change::remove, *old, {}, wanted.dhcp_script.mode});
+    plan.files.push_back({wanted.dhcp_script.path, Change::remove, *old, {}, wanted.dhcp_script.mode,
+                          mode_of(wanted.dhcp_script.path, wanted.dhcp_script.mode)});
   }
   return plan;
 }
@@ -471,10 +480,22 @@ Plan plan_teardown(const config::Config& c) {
     const auto old = util::read_file(*path);
     if (!old) continue;
     require_ours(*path, *old, mode);
-    plan.files.push_back({*path, Change::remove, *old, {}, mode});
+    plan.files.push_back({*path, Change::remove, *old, {}, mode, mode_of(*path, mode)});
     if (path == &p.dropin) plan.dropin_changed = true;
   }
   return plan;
+}
+
+Plan undo(const Plan& plan) {
+  Plan back;
+  back.dropin_changed = plan.dropin_changed;
+  for (auto f = plan.files.rbegin(); f != plan.files.rend(); ++f) {
+    FileChange b{f->path, f->change, f->new_content, f->old_content, f->old_mode, f->mode};
+    if (f->change == Change::create) b.change = Change::remove;
+    if (f->change == Change::remove) b.change = Change::create;
+    back.files.push_back(std::move(b));
+  }
+  return back;
 }
 
 std::string diff(const FileChange& change) {

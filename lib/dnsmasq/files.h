@@ -70,6 +70,7 @@ struct FileChange {
   std::string old_content;  ///< empty for create
   std::string new_content;  ///< empty for remove
   mode_t mode = 0644;       ///< what apply() writes it with
+  mode_t old_mode = 0;      ///< the file's mode as it was read (update, remove, unchanged)
 };
 
 struct Plan {
@@ -91,6 +92,11 @@ Plan plan_setup(const Rendered& wanted, const std::string& main_config = kMainCo
 
 /// Plans the removal of every dashctl file that exists, refusing foreign ones the same way.
 Plan plan_teardown(const config::Config& c);
+
+/// The plan that puts back what `plan` changes, as the plan found it: a file it creates is
+/// removed again, one it updates or removes is written again with its old content and mode.
+/// In the reverse order, so that a drop-in put back never names a file not yet put back.
+Plan undo(const Plan& plan);
 
 /// A unified diff of one change ("" when unchanged), for `setup --dry-run`.
 std::string diff(const FileChange& change);

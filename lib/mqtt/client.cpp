@@ -13,15 +13,31 @@
 // Stats::published counts messages given to publish() that libmosquitto has finished with:
 // QoS 0 once written to the socket, QoS 1 on the broker's PUBACK, QoS 2 on its PUBCOMP. The
 // availability messages ("online", "offline") are not counted.
+//
+// libmosquitto looks a host name up with a blocking getaddrinfo inside its connect call, on
+// whatever thread calls it: here, the event loop. So the client looks the name up itself,
+// with Asio's resolver (getaddrinfo on Asio's own thread), before every attempt, and hands
+// libmosquitto the address. libmosquitto then knows only that address, and would check the
+// broker's certificate against it and send it as SNI. So with TLS the client gives it an
+// SSL_CTX of its own, used as it is (MOSQ_OPT_SSL_CTX without the defaults): OpenSSL verifies
+// the chain against the system's CAs and the certificate against the configured host
+// (X509_VERIFY_PARAM), and SNI is set to the host name when each handshake starts (the info
+// callback), or to none for an address, as RFC 6066 asks. (With the defaults, libmosquitto
+// 2.0.11 installs its own verify callback, which rejects every certificate when it did not
+// create the context itself: its SSL ex_data index is never set up.)
 
 #include "mqtt/client.h"
 
 #include <mosquitto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
@@ -78,10 +94,19 @@ std::string plural(size_t n, const char* what) {
   return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
 }
 
+bool is_address(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+using TlsContext = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
+
 }  // namespace
 
 struct Client::Impl {
-  enum class State { idle, connecting, connected, retrying, stopping, stopped };
+  /// resolving: the host name is being looked up, no connection yet.
+  enum class State { idle, resolving, connecting, connected, retrying, stopping, stopped };
 
   struct Outgoing {
     std::string topic, payload;
@@ -106,6 +131,12 @@ struct Client::Impl {
   bool reading = false, writing = false;  ///< a wait is armed
   asio::steady_timer housekeeping;        ///< mosquitto_loop_misc, once a second
   asio::steady_timer retry;
+  asio::ip::tcp::resolver resolver;
+  uint64_t attempt = 0;   ///< bumped by every connection attempt: an older lookup's answer is stale
+  size_t failures = 0;    ///< attempts failed since the last connection: which address is next
+  std::string address;    ///< what the host name resolved to for this attempt
+  TlsContext tls_context{nullptr, SSL_CTX_free};
+  std::string tls_problem;  ///< why OpenSSL refused the broker's certificate in this attempt
 
   State state = State::idle;
   std::chrono::seconds backoff{1};
@@ -126,7 +157,7 @@ struct Client::Impl {
   std::shared_ptr<int> alive = std::make_shared<int>(0);
 
   Impl(asio::io_context& context, Options o)
-      : options(std::move(o)), socket(context), housekeeping(context), retry(context) {
+      : options(std::move(o)), socket(context), housekeeping(context), retry(context), resolver(context) {
     init_library();
     if (options.client_id.empty()) options.client_id = default_client_id();
     // mosquitto_new also ignores SIGPIPE, process-wide: libmosquitto writes with write(2),
@@ -148,7 +179,7 @@ struct Client::Impl {
         check(mosquitto_will_set(mosq, options.availability_topic.c_str(), 7, "offline", 1, true),
               "availability topic '" + options.availability_topic + "'");
       }
-      if (options.tls) check(mosquitto_tls_set(mosq, nullptr, "/etc/ssl/certs", nullptr, nullptr, nullptr), "TLS");
+      if (options.tls) use_tls();
     } catch (...) {
       mosquitto_destroy(mosq);
       throw;
@@ -163,6 +194,55 @@ struct Client::Impl {
   }
 
   static Impl& self(void* obj) { return *static_cast<Impl*>(obj); }
+
+  // ---- TLS ---------------------------------------------------------------------------------
+
+  /// TLS as libmosquitto would set it up (the CAs in /etc/ssl/certs, TLS 1.1 or later, no
+  /// compression), in a context of ours that checks the certificate against options.host:
+  /// see the top.
+  void use_tls() {
+    tls_context.reset(SSL_CTX_new(TLS_client_method()));
+    if (!tls_context) throw Error(Exit::software, "mqtt: cannot create a TLS context");
+    SSL_CTX* ctx = tls_context.get();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION);  // the system's OpenSSL config may ask more
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    // OpenSSL's default locations (the system's CAs, or SSL_CERT_FILE and SSL_CERT_DIR, as a
+    // webhook's https honours them) and the directory libmosquitto was given before.
+    SSL_CTX_set_default_verify_paths(ctx);
+    SSL_CTX_load_verify_dir(ctx, "/etc/ssl/certs");
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+    const int named = is_address(options.host) ? X509_VERIFY_PARAM_set1_ip_asc(param, options.host.c_str())
+                                               : X509_VERIFY_PARAM_set1_host(param, options.host.c_str(), 0);
+    if (named != 1) throw Error(Exit::data, "mqtt: invalid TLS host name '" + options.host + "'");
+    SSL_CTX_set_app_data(ctx, this);
+    SSL_CTX_set_info_callback(ctx, [](const SSL* ssl, int where, int) { tls_event(ssl, where); });
+    check(mosquitto_void_option(mosq, MOSQ_OPT_SSL_CTX, ctx), "TLS");  // libmosquitto takes a reference
+    check(mosquitto_int_option(mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0), "TLS");  // on by default
+  }
+
+  /// OpenSSL's info callback, inside libmosquitto's calls on the loop.
+  static void tls_event(const SSL* ssl, int where) {
+    Impl& c = *static_cast<Impl*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    // The SSL is libmosquitto's and not const; OpenSSL passes it as const to every info callback.
+    SSL* s = const_cast<SSL*>(ssl);
+    if (where & SSL_CB_HANDSHAKE_START) {
+      // Before the ClientHello is built. SSL_set_tlsext_host_name is a macro that casts the old way.
+      const bool by_address = is_address(c.options.host);
+      SSL_ctrl(s, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               by_address ? nullptr : const_cast<char*>(c.options.host.c_str()));
+    } else if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE)) {
+      // Our side ends the handshake: say why, where libmosquitto would only say "TLS error".
+      const long result = SSL_get_verify_result(ssl);
+      if (result != X509_V_OK)
+        c.tls_problem = std::string("TLS handshake: certificate verify failed (") +
+                        X509_verify_cert_error_string(result) + ")";
+    }
+  }
+
+  /// Why an attempt failed, from a libmosquitto result and errno right after it.
+  std::string failure(int rc, int err) const { return tls_problem.empty() ? describe(rc, err) : tls_problem; }
 
   void check(int rc, const std::string& what) {
     if (rc != MOSQ_ERR_SUCCESS) throw Error(Exit::data, "mqtt: invalid " + what + ": " + describe(rc, errno));
@@ -230,7 +310,7 @@ struct Client::Impl {
   /// disconnect callback still ends the connection.
   void after(int rc) {
     const int err = errno;
-    if (rc != MOSQ_ERR_SUCCESS && active()) lost(describe(rc, err));
+    if (rc != MOSQ_ERR_SUCCESS && active()) lost(failure(rc, err));
     watch();
   }
 
@@ -245,20 +325,48 @@ struct Client::Impl {
 
   // ---- connecting --------------------------------------------------------------------------
 
+  /// An attempt: looks the host name up (again: the broker may have moved), then connects.
   void connect() {
     release();
-    state = State::connecting;
+    state = State::resolving;
     refusal.clear();
+    tls_problem.clear();
+    auto done = [this, w = std::weak_ptr<int>(alive), a = ++attempt](Resolved r) {
+      if (w.expired() || a != attempt || state != State::resolving) return;  // stopped, or gone
+      if (r.addresses.empty()) {
+        lost("cannot resolve " + options.host + ": " + (r.error.empty() ? "no address" : r.error));
+        return;
+      }
+      address = r.addresses[failures % r.addresses.size()];
+      if (address != options.host) spdlog::debug("mqtt: {} is {}", options.host, address);
+      connect_to(address);
+    };
+    if (options.resolve) {
+      options.resolve(options.host, std::move(done));
+      return;
+    }
+    resolver.async_resolve(options.host, std::to_string(options.port), asio::ip::tcp::resolver::numeric_service,
+                           [done = std::move(done)](const boost::system::error_code& ec,
+                                                    const asio::ip::tcp::resolver::results_type& results) {
+                             Resolved r;
+                             if (ec == asio::error::operation_aborted) return;
+                             if (ec) r.error = ec.message();
+                             for (const auto& e : results) r.addresses.push_back(e.endpoint().address().to_string());
+                             done(std::move(r));
+                           });
+  }
+
+  void connect_to(const std::string& to) {
+    state = State::connecting;
     // connect_async rather than reconnect_async: it is the same plus re-reading host and
     // port, so it also works after a first attempt that failed before libmosquitto kept
-    // them. It resolves the host name with a blocking getaddrinfo (libmosquitto has no
-    // other way): an address or /etc/hosts name keeps the loop from waiting on DNS.
-    // libmosquitto refuses a keepalive under 5 s.
+    // them. Given an address, its getaddrinfo returns at once. libmosquitto refuses a
+    // keepalive under 5 s.
     const int keepalive = static_cast<int>(std::max<int64_t>(options.keepalive.count(), 5));
-    const int rc = mosquitto_connect_async(mosq, options.host.c_str(), options.port, keepalive);
+    const int rc = mosquitto_connect_async(mosq, to.c_str(), options.port, keepalive);
     const int err = errno;
     if (rc != MOSQ_ERR_SUCCESS) {
-      lost(describe(rc, err));
+      lost(failure(rc, err));
       return;
     }
     watch();
@@ -268,6 +376,7 @@ struct Client::Impl {
   void lost(const std::string& why) {
     release();
     const bool was_connected = state == State::connected;
+    if (!was_connected) ++failures;
     state = State::retrying;
     stats.connected = false;
     // QoS 0 messages not yet written die with the connection; QoS 1 stay libmosquitto's.
@@ -305,8 +414,10 @@ struct Client::Impl {
     stats.connected = true;
     ++stats.connects;
     backoff = 1s;
+    failures = 0;
     failure_logged = false;
-    spdlog::info("mqtt: connected to {}:{}", options.host, options.port);
+    spdlog::info("mqtt: connected to {}:{}{}", options.host, options.port,
+                 address == options.host ? "" : " (" + address + ")");
     if (!options.availability_topic.empty()) send({options.availability_topic, "online", 1, true, false});
     std::set<std::string> done;
     for (const auto& s : subscriptions)
@@ -323,7 +434,7 @@ struct Client::Impl {
   void disconnected(int rc) {
     const int err = errno;
     release();
-    if (active()) lost(refusal.empty() ? describe(rc, err) : refusal);
+    if (active()) lost(refusal.empty() ? failure(rc, err) : refusal);
   }
 
   void published(int mid) {
@@ -443,6 +554,7 @@ struct Client::Impl {
     state = State::stopping;
     retry.cancel();
     housekeeping.cancel();
+    resolver.cancel();  // a lookup in progress ends on Asio's thread; its answer is ignored
     release();
     const auto deadline = Clock::now() + grace;
     if (was_connected) {

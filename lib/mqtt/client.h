@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mqtt/topics.h"
 
@@ -18,15 +19,29 @@ class io_context;
 
 namespace dashctl::mqtt {
 
+/// What a host name lookup found: addresses (numeric, in the order to try them), or why none.
+struct Resolved {
+  std::vector<std::string> addresses;
+  std::string error;  ///< the lookup failed: why
+};
+
+/// Looks `host` up without blocking the event loop, and calls `done` on the loop once.
+using Resolve = std::function<void(const std::string& host, std::function<void(Resolved)> done)>;
+
 struct Options {
   std::string host = "localhost";
   uint16_t port = 1883;
-  bool tls = false;  ///< mqtts: verify the broker against the system's CAs
+  /// mqtts: verify the broker's certificate against the system's CAs, and that it is
+  /// `host`'s (by name, or by address for an address), whatever address `host` resolved to
+  bool tls = false;
   std::string client_id;
   std::string username, password;
   std::chrono::seconds keepalive{30};
   std::string availability_topic;  ///< "online" (retained) once connected; "offline" as the will and on stop()
   size_t queue_limit = 1000;       ///< messages held while not connected; beyond it the oldest are dropped
+  /// How the broker's host name is looked up before every connection attempt; empty: Boost.Asio's
+  /// resolver (getaddrinfo on a thread of Asio's own). Tests give a fake.
+  Resolve resolve;
 };
 
 struct Stats {
@@ -46,8 +61,10 @@ class Client final : public Publisher {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  /// Starts connecting; never blocks. Connection failures are logged and retried with
-  /// back-off (1 s doubling to 60 s).
+  /// Starts connecting; never blocks. Every attempt looks the broker's host name up again,
+  /// off the loop, and connects to the address it found. Failures (of the lookup too) are
+  /// logged and retried with back-off (1 s doubling to 60 s); an attempt after a failure
+  /// takes the next of the host's addresses.
   void start();
 
   /// Publishes now if connected, else queues (bounded: overflow drops the oldest, counted

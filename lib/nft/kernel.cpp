@@ -17,9 +17,13 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/flowtable.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -37,6 +41,9 @@ using util::Exit;
 using TablePtr = std::unique_ptr<nftnl_table, util::Deleter<nftnl_table_free>>;
 using ChainPtr = std::unique_ptr<nftnl_chain, util::Deleter<nftnl_chain_free>>;
 using RulePtr = std::unique_ptr<nftnl_rule, util::Deleter<nftnl_rule_free>>;
+using SetPtr = std::unique_ptr<nftnl_set, util::Deleter<nftnl_set_free>>;
+using ObjPtr = std::unique_ptr<nftnl_obj, util::Deleter<nftnl_obj_free>>;
+using FlowtablePtr = std::unique_ptr<nftnl_flowtable, util::Deleter<nftnl_flowtable_free>>;
 using SocketPtr = std::unique_ptr<mnl_socket, util::Deleter<mnl_socket_close>>;
 
 template <typename Ptr, auto Alloc>
@@ -278,6 +285,20 @@ class Netlink {
     if (mnl_socket_sendto(sock_.get(), buf, len) < 0) util::throw_system(what, errno);
   }
 
+  /// Makes room for a batch of `len` bytes: netlink refuses a message larger than the
+  /// socket's send buffer (EMSGSIZE). Forced past the system's limit as nft does; that
+  /// takes CAP_NET_ADMIN, which changing the ruleset takes anyway.
+  void make_room(size_t len) {
+    int size = 0;
+    socklen_t size_len = sizeof size;
+    const int fd = mnl_socket_get_fd(sock_.get());
+    // getsockopt reports twice what was set, the kernel's own overhead included.
+    if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &size_len) == 0 && static_cast<size_t>(size) / 2 > len) return;
+    const int want = static_cast<int>(std::min<size_t>(len + 4096, 1u << 30));
+    if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0)
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);  // the send says what fails
+  }
+
   /// Reads the answers to a batch that the kernel has already processed (it does so inside
   /// sendmsg): the first error, with the sequence number of the message it is about.
   std::optional<std::pair<uint32_t, int>> batch_error() {
@@ -334,8 +355,11 @@ class Netlink {
 /// A transaction: messages between a batch begin and end, each with what it does in words.
 class Batch {
  public:
-  explicit Batch(Netlink& nl) : nl_(nl), buf_(1 << 17) {
-    batch_ = mnl_nlmsg_batch_start(buf_.data(), buf_.size());
+  /// `limit`: the most the batch may hold. A message is written before the batch can tell
+  /// that it went past the limit, so the buffer is twice as large, as libmnl asks.
+  explicit Batch(Netlink& nl, size_t limit = kDefaultLimit)
+      : nl_(nl), buf_(2 * std::max(limit, kDefaultLimit)) {
+    batch_ = mnl_nlmsg_batch_start(buf_.data(), buf_.size() / 2);
     begin_seq_ = nl_.next_seq();
     nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch_)), begin_seq_);
     mnl_nlmsg_batch_next(batch_);
@@ -360,6 +384,7 @@ class Batch {
   void commit(const std::string& doing) {
     nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch_)), nl_.next_seq());
     mnl_nlmsg_batch_next(batch_);
+    nl_.make_room(mnl_nlmsg_batch_size(batch_));
     nl_.send(mnl_nlmsg_batch_head(batch_), mnl_nlmsg_batch_size(batch_), doing);
     if (const auto err = nl_.batch_error()) {
       // An error on the batch itself (no CAP_NET_ADMIN) is told against its first command.
@@ -371,6 +396,7 @@ class Batch {
   }
 
  private:
+  static constexpr size_t kDefaultLimit = 1 << 17;
   Netlink& nl_;
   std::vector<char> buf_;
   mnl_nlmsg_batch* batch_ = nullptr;
@@ -389,7 +415,235 @@ void add_table_messages(Batch& b, const std::string& family, const std::string& 
   b.next();
 }
 
+// ---- saving a table whole, to put it back ---------------------------------------------------
+
+// One kind of object in a table, for save_table and restore_table: how libnftnl allocates,
+// reads and writes it, and how an object read back becomes one to add (as_new: the kernel's
+// handle dropped, since a handle in a new chain's or rule's message names one to replace,
+// which is not there any more).
+
+struct ChainKind {
+  using Ptr = ChainPtr;
+  static constexpr uint16_t get = NFT_MSG_GETCHAIN, add = NFT_MSG_NEWCHAIN, flags = NLM_F_CREATE;
+  static Ptr alloc() { return alloc_or_throw<Ptr, nftnl_chain_alloc>(); }
+  static void set_table(nftnl_chain* o, const std::string& t) { nftnl_chain_set_str(o, NFTNL_CHAIN_TABLE, t.c_str()); }
+  static const char* table(nftnl_chain* o) { return nftnl_chain_get_str(o, NFTNL_CHAIN_TABLE); }
+  static int parse(const nlmsghdr* h, nftnl_chain* o) { return nftnl_chain_nlmsg_parse(h, o); }
+  static void build(nlmsghdr* h, nftnl_chain* o) { nftnl_chain_nlmsg_build_payload(h, o); }
+  static void as_new(nftnl_chain* o, uint32_t) {
+    nftnl_chain_unset(o, NFTNL_CHAIN_HANDLE);
+    nftnl_chain_unset(o, NFTNL_CHAIN_USE);
+  }
+  static std::string name(nftnl_chain* o) { return std::string("chain ") + nftnl_chain_get_str(o, NFTNL_CHAIN_NAME); }
+};
+
+struct SetKind {
+  using Ptr = SetPtr;
+  static constexpr uint16_t get = NFT_MSG_GETSET, add = NFT_MSG_NEWSET, flags = NLM_F_CREATE;
+  static Ptr alloc() { return alloc_or_throw<Ptr, nftnl_set_alloc>(); }
+  static void set_table(nftnl_set* o, const std::string& t) { nftnl_set_set_str(o, NFTNL_SET_TABLE, t.c_str()); }
+  static const char* table(nftnl_set* o) { return nftnl_set_get_str(o, NFTNL_SET_TABLE); }
+  static int parse(const nlmsghdr* h, nftnl_set* o) { return nftnl_set_nlmsg_parse(h, o); }
+  static void build(nlmsghdr* h, nftnl_set* o) { nftnl_set_nlmsg_build_payload(h, o); }
+  static void as_new(nftnl_set* o, uint32_t n) {
+    nftnl_set_unset(o, NFTNL_SET_HANDLE);
+    // The kernel asks a new set for an ID of the transaction's own (its elements may name it by that).
+    nftnl_set_set_u32(o, NFTNL_SET_ID, n);
+  }
+  static std::string name(nftnl_set* o) { return std::string("set ") + nftnl_set_get_str(o, NFTNL_SET_NAME); }
+};
+
+struct ObjKind {
+  using Ptr = ObjPtr;
+  static constexpr uint16_t get = NFT_MSG_GETOBJ, add = NFT_MSG_NEWOBJ, flags = NLM_F_CREATE;
+  static Ptr alloc() { return alloc_or_throw<Ptr, nftnl_obj_alloc>(); }
+  static void set_table(nftnl_obj* o, const std::string& t) { nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, t.c_str()); }
+  static const char* table(nftnl_obj* o) { return nftnl_obj_get_str(o, NFTNL_OBJ_TABLE); }
+  static int parse(const nlmsghdr* h, nftnl_obj* o) { return nftnl_obj_nlmsg_parse(h, o); }
+  static void build(nlmsghdr* h, nftnl_obj* o) { nftnl_obj_nlmsg_build_payload(h, o); }
+  // libnftnl 1.2.4 does not export nftnl_obj_unset; the kernel finds an object by name and
+  // ignores a handle in its message.
+  static void as_new(nftnl_obj*, uint32_t) {}
+  static std::string name(nftnl_obj* o) { return std::string("object ") + nftnl_obj_get_str(o, NFTNL_OBJ_NAME); }
+};
+
+struct FlowtableKind {
+  using Ptr = FlowtablePtr;
+  static constexpr uint16_t get = NFT_MSG_GETFLOWTABLE, add = NFT_MSG_NEWFLOWTABLE, flags = NLM_F_CREATE;
+  static Ptr alloc() { return alloc_or_throw<Ptr, nftnl_flowtable_alloc>(); }
+  static void set_table(nftnl_flowtable* o, const std::string& t) {
+    nftnl_flowtable_set_str(o, NFTNL_FLOWTABLE_TABLE, t.c_str());
+  }
+  static const char* table(nftnl_flowtable* o) { return nftnl_flowtable_get_str(o, NFTNL_FLOWTABLE_TABLE); }
+  static int parse(const nlmsghdr* h, nftnl_flowtable* o) { return nftnl_flowtable_nlmsg_parse(h, o); }
+  static void build(nlmsghdr* h, nftnl_flowtable* o) { nftnl_flowtable_nlmsg_build_payload(h, o); }
+  static void as_new(nftnl_flowtable* o, uint32_t) {
+    nftnl_flowtable_unset(o, NFTNL_FLOWTABLE_HANDLE);
+    nftnl_flowtable_unset(o, NFTNL_FLOWTABLE_USE);
+  }
+  static std::string name(nftnl_flowtable* o) {
+    return std::string("flowtable ") + nftnl_flowtable_get_str(o, NFTNL_FLOWTABLE_NAME);
+  }
+};
+
+struct RuleKind {
+  using Ptr = RulePtr;
+  // Appended, in the order the dump lists them: each chain's order.
+  static constexpr uint16_t get = NFT_MSG_GETRULE, add = NFT_MSG_NEWRULE, flags = NLM_F_CREATE | NLM_F_APPEND;
+  static Ptr alloc() { return alloc_or_throw<Ptr, nftnl_rule_alloc>(); }
+  static void set_table(nftnl_rule* o, const std::string& t) { nftnl_rule_set_str(o, NFTNL_RULE_TABLE, t.c_str()); }
+  static const char* table(nftnl_rule* o) { return nftnl_rule_get_str(o, NFTNL_RULE_TABLE); }
+  static int parse(const nlmsghdr* h, nftnl_rule* o) { return nftnl_rule_nlmsg_parse(h, o); }
+  static void build(nlmsghdr* h, nftnl_rule* o) { nftnl_rule_nlmsg_build_payload(h, o); }
+  static void as_new(nftnl_rule* o, uint32_t) {
+    nftnl_rule_unset(o, NFTNL_RULE_HANDLE);
+    nftnl_rule_unset(o, NFTNL_RULE_POSITION);
+  }
+  static std::string name(nftnl_rule* o) {
+    return std::string("rule in chain ") + nftnl_rule_get_str(o, NFTNL_RULE_CHAIN);
+  }
+};
+
+/// Everything of one kind in a table, as the kernel dumps it. `bytes` grows by the size of
+/// the answers, which is about what putting them back takes.
+template <class Kind>
+std::vector<typename Kind::Ptr> dump_all(Netlink& nl, uint16_t family, const std::string& table,
+                                         const std::string& what, size_t& bytes) {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), Kind::get, family, NLM_F_DUMP, nl.next_seq());
+  const auto filter = Kind::alloc();
+  Kind::set_table(filter.get(), table);
+  Kind::build(nlh, filter.get());
+  std::vector<typename Kind::Ptr> out;
+  bool unreadable = false;
+  const int err = nl.request(nlh, [&](const nlmsghdr* m) {
+    auto o = Kind::alloc();
+    if (Kind::parse(m, o.get()) < 0) {
+      unreadable = true;
+      return;
+    }
+    if (table != Kind::table(o.get())) return;
+    Kind::as_new(o.get(), static_cast<uint32_t>(out.size() + 1));
+    bytes += m->nlmsg_len;
+    out.push_back(std::move(o));
+  });
+  if (err != 0) util::throw_system("reading the " + what + " of table " + table, err);
+  if (unreadable)
+    throw Error(Exit::software, "reading the " + what + " of table " + table + ": libnftnl cannot read one of them",
+                "the table holds something this dashctl cannot put back if setup fails; remove it "
+                "('dashctl teardown'), then run setup again");
+  return out;
+}
+
+/// Adds a message to `b` for each saved object, as it was read.
+template <class Kind>
+void add_all(Batch& b, uint16_t family, const std::vector<typename Kind::Ptr>& objects) {
+  for (const auto& o : objects) {
+    Kind::build(b.message(Kind::add, family, Kind::flags, "putting back " + Kind::name(o.get())), o.get());
+    b.next();
+  }
+}
+
+/// Adds a set's elements to `b`: as many messages as an attribute's 64 KiB limit needs.
+void add_elements(Batch& b, uint16_t family, nftnl_set* set) {
+  using IterPtr = std::unique_ptr<nftnl_set_elems_iter, util::Deleter<nftnl_set_elems_iter_destroy>>;
+  IterPtr it(nftnl_set_elems_iter_create(set));
+  if (!it) throw std::bad_alloc();
+  if (!nftnl_set_elems_iter_cur(it.get())) return;  // no elements; an empty list is refused
+  const std::string what = "putting back the elements of set " + std::string(nftnl_set_get_str(set, NFTNL_SET_NAME));
+  for (bool more = true; more;) {
+    more = nftnl_set_elems_nlmsg_build_payload_iter(b.message(NFT_MSG_NEWSETELEM, family, NLM_F_CREATE, what),
+                                                    it.get()) == 1;
+    b.next();
+  }
+}
+
 }  // namespace
+
+struct SavedTable::Capture {
+  std::string family, name;
+  TablePtr table;  ///< null: there was none
+  std::vector<ChainPtr> chains;
+  std::vector<SetPtr> sets;  ///< with their elements
+  std::vector<ObjPtr> objects;
+  std::vector<FlowtablePtr> flowtables;
+  std::vector<RulePtr> rules;
+  size_t bytes = 0;  ///< the size of what was read
+};
+
+SavedTable::SavedTable(std::shared_ptr<const Capture> capture) : capture_(std::move(capture)) {}
+SavedTable::~SavedTable() = default;
+SavedTable::SavedTable(const SavedTable&) = default;
+SavedTable& SavedTable::operator=(const SavedTable&) = default;
+bool SavedTable::present() const { return capture_->table != nullptr; }
+
+SavedTable save_table(const std::string& family, const std::string& table) {
+  auto c = std::make_shared<SavedTable::Capture>();
+  c->family = family;
+  c->name = table;
+  const auto fam = family_of(family);
+  const std::string name = "table " + family + " " + table;
+  Netlink nl;
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+
+  auto t = make_table(family, table);
+  auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, fam, NLM_F_ACK, nl.next_seq());
+  nftnl_table_nlmsg_build_payload(nlh, t.get());
+  auto found = alloc_or_throw<TablePtr, nftnl_table_alloc>();
+  bool parsed = false;
+  const int err = nl.request(nlh, [&](const nlmsghdr* m) { parsed = nftnl_table_nlmsg_parse(m, found.get()) >= 0; });
+  if (err == ENOENT) return SavedTable(std::move(c));
+  if (err != 0) util::throw_system("reading " + name, err);
+  if (!parsed) throw Error(Exit::software, "reading " + name + ": libnftnl cannot read the kernel's answer");
+  nftnl_table_unset(found.get(), NFTNL_TABLE_HANDLE);
+  nftnl_table_unset(found.get(), NFTNL_TABLE_USE);
+  c->table = std::move(found);
+
+  c->chains = dump_all<ChainKind>(nl, fam, table, "chains", c->bytes);
+  c->sets = dump_all<SetKind>(nl, fam, table, "sets", c->bytes);
+  for (auto& set : c->sets) {
+    // The elements arrive into the set they belong to; asked for by the set's table and name.
+    nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, fam, NLM_F_DUMP, nl.next_seq());
+    nftnl_set_elems_nlmsg_build_payload(nlh, set.get());
+    bool unreadable = false;
+    const int e = nl.request(nlh, [&](const nlmsghdr* m) {
+      unreadable = unreadable || nftnl_set_elems_nlmsg_parse(m, set.get()) < 0;
+      c->bytes += m->nlmsg_len;
+    });
+    const std::string what = "the elements of set " + std::string(nftnl_set_get_str(set.get(), NFTNL_SET_NAME)) +
+                             " in " + name;
+    if (e != 0) util::throw_system("reading " + what, e);
+    if (unreadable) throw Error(Exit::software, "reading " + what + ": libnftnl cannot read them");
+  }
+  c->objects = dump_all<ObjKind>(nl, fam, table, "stateful objects", c->bytes);
+  c->flowtables = dump_all<FlowtableKind>(nl, fam, table, "flowtables", c->bytes);
+  c->rules = dump_all<RuleKind>(nl, fam, table, "rules", c->bytes);
+  return SavedTable(std::move(c));
+}
+
+void restore_table(const SavedTable& saved) {
+  const auto& c = *saved.capture_;
+  const auto fam = family_of(c.family);
+  const std::string name = "table " + c.family + " " + c.name;
+  Netlink nl;
+  // Twice what was read: the messages are about as large as the kernel's answers.
+  Batch b(nl, 2 * c.bytes);
+  add_table_messages(b, c.family, c.name);
+  if (c.table) {
+    nftnl_table_nlmsg_build_payload(b.message(NFT_MSG_NEWTABLE, fam, NLM_F_CREATE, "putting back " + name),
+                                    c.table.get());
+    b.next();
+    // What a rule or element names (a chain to jump to, a set, an object, a flowtable) comes
+    // before it.
+    add_all<ChainKind>(b, fam, c.chains);
+    add_all<ObjKind>(b, fam, c.objects);
+    add_all<FlowtableKind>(b, fam, c.flowtables);
+    add_all<SetKind>(b, fam, c.sets);
+    for (const auto& set : c.sets) add_elements(b, fam, set.get());
+    add_all<RuleKind>(b, fam, c.rules);
+  }
+  b.commit("putting back " + name);
+}
 
 Encoded encode(const Ruleset& rs, const Chain& chain, const Rule& rule) {
   const auto r = make_rule(rs, chain, rule);

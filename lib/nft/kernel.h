@@ -2,6 +2,8 @@
 // nf_tables through libnftnl and libmnl: the only place that speaks netlink to it. No
 // shelling out to nft. The header shows standard types only.
 
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +43,34 @@ void apply(const Ruleset& rs);
 
 /// Removes the table, if it is there, in one batch. Returns whether it was there.
 bool remove_table(const std::string& family, const std::string& table);
+
+/// A table as the kernel held it, to put back exactly: its flags, chains, sets with their
+/// elements, stateful objects, flowtables and rules, every expression and counter as read;
+/// or that there was no such table. Copies share what was read.
+class SavedTable {
+ public:
+  ~SavedTable();
+  SavedTable(const SavedTable&);
+  SavedTable& operator=(const SavedTable&);
+  /// Whether there was a table to save.
+  bool present() const;
+
+ private:
+  struct Capture;
+  explicit SavedTable(std::shared_ptr<const Capture> capture);
+  std::shared_ptr<const Capture> capture_;
+  friend SavedTable save_table(const std::string& family, const std::string& table);
+  friend void restore_table(const SavedTable& saved);
+};
+
+/// Reads everything in the table. Throws util::Error when the kernel refuses (Exit::no_perm
+/// without CAP_NET_ADMIN) and when libnftnl cannot read a part of it: what cannot be read
+/// whole cannot be put back whole.
+SavedTable save_table(const std::string& family, const std::string& table);
+
+/// Puts a saved table back in one batch, in place of whatever table of that name is there
+/// now: the table as it was, or no table when there was none. On failure nothing changes.
+void restore_table(const SavedTable& saved);
 
 /// Reads the table back from the kernel; nullopt when there is no such table.
 std::optional<Installed> read_table(const std::string& family, const std::string& table);

@@ -83,17 +83,79 @@ void mark_pending(const config::Config& c, bool restart) {
 
 const char* kPendingLine = "dnsmasq: its files were written before, but an earlier reload failed or was interrupted";
 
+class LiveSystem final : public System {
+ public:
+  std::optional<nft::Installed> read_table(const std::string& family, const std::string& table) override {
+    return nft::read_table(family, table);
+  }
+  std::function<void()> replace_table(const nft::Ruleset& rs) override {
+    auto saved = nft::save_table(rs.family, rs.table);
+    nft::apply(rs);
+    return [saved = std::move(saved)] { nft::restore_table(saved); };
+  }
+  bool remove_table(const std::string& family, const std::string& table) override {
+    return nft::remove_table(family, table);
+  }
+  std::optional<bool> dnsmasq_running(const config::Reload& how) override { return dnsmasq::running(how); }
+  void refresh_dnsmasq(const config::Reload& how, dnsmasq::Refresh what) override { dnsmasq::refresh(how, what); }
+};
+
 /// Reloads dnsmasq after its files changed; a drop-in change needs a restart.
-void reload_dnsmasq(const config::Config& c, bool restart, bool removed, Report& report) {
-  if (dnsmasq::running(c.dnsmasq.reload) == false) {
+void reload_dnsmasq(System& sys, const config::Config& c, bool restart, bool removed, Report& report) {
+  if (sys.dnsmasq_running(c.dnsmasq.reload) == false) {
     spdlog::warn(removed ? "dnsmasq is not running, so there is nothing to reload"
                          : "dnsmasq is not running: its files are in place and take effect when it starts");
     report.lines.push_back("dnsmasq: not running, not reloaded");
     return;
   }
-  dnsmasq::refresh(c.dnsmasq.reload, restart ? dnsmasq::Refresh::restart : dnsmasq::Refresh::reload);
+  sys.refresh_dnsmasq(c.dnsmasq.reload, restart ? dnsmasq::Refresh::restart : dnsmasq::Refresh::reload);
   report.lines.push_back(restart ? "dnsmasq: restarted (its drop-in changed)"
                                  : "dnsmasq: reloaded (SIGHUP: it re-reads the hosts files)");
+}
+
+/// What a failed setup had changed, to be put back.
+struct Changed {
+  std::function<void()> put_back_table;  ///< empty: the table was current and left alone
+  const dnsmasq::Plan* files = nullptr;  ///< set once dnsmasq::apply began writing them
+  bool restarting = false;               ///< the failure was in a restart of dnsmasq
+};
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string s;
+  for (size_t i = 0; i < parts.size(); ++i) s += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  return s;
+}
+
+/// Puts back what setup changed before it failed: the table first (the firewall is what
+/// keeps the buttons isolated), then dnsmasq's files. Returns what to add to the error
+/// message, "" when nothing had changed.
+std::string put_back(System& sys, const config::Config& c, const std::string& table, const Changed& changed) {
+  std::vector<std::string> done, failed;
+  if (changed.put_back_table) {
+    try {
+      changed.put_back_table();
+      done.push_back(table);
+    } catch (const std::exception& e) {
+      failed.push_back(table + " (" + e.what() + ")");
+    }
+  }
+  if (changed.files) {
+    try {
+      dnsmasq::apply(dnsmasq::undo(*changed.files), c, dnsmasq::DropinChecked::yes);
+      done.push_back("dnsmasq's files");
+    } catch (const std::exception& e) {
+      failed.push_back("dnsmasq's files (" + std::string(e.what()) + ")");
+    }
+  }
+  std::string out;
+  if (failed.empty() && !done.empty()) out = "; setup put everything back as it was: " + joined(done);
+  if (!failed.empty()) {
+    out = "; setup could not put back " + joined(failed);
+    if (!done.empty()) out += "; it put back " + joined(done);
+  }
+  if (changed.restarting && sys.dnsmasq_running(c.dnsmasq.reload) == false) out += "; dnsmasq is not running now";
+  if (!out.empty()) spdlog::debug("setup failed{}", out);
+  return out;
 }
 
 std::string file_list(const dnsmasq::Plan& p) {
@@ -165,8 +227,13 @@ std::unique_ptr<util::DirLock> lock_learn(const config::Config& c, std::chrono::
   }
 }
 
-std::optional<std::string> remove_stale_learn_table(const config::Config& c) {
-  if (!nft::read_table("inet", nft::kLearnTable)) return std::nullopt;
+System& live_system() {
+  static LiveSystem sys;
+  return sys;
+}
+
+static std::optional<std::string> remove_stale_learn_table(const config::Config& c, System& sys) {
+  if (!sys.read_table("inet", nft::kLearnTable)) return std::nullopt;
   std::unique_ptr<util::DirLock> lock;
   try {
     lock = lock_learn(c);
@@ -174,8 +241,12 @@ std::optional<std::string> remove_stale_learn_table(const config::Config& c) {
     if (e.code() == util::Exit::temp_fail) return std::nullopt;  // a learn is running: its table
     throw;
   }
-  nft::remove_table("inet", nft::kLearnTable);
+  sys.remove_table("inet", nft::kLearnTable);
   return std::string("nftables: removed table inet ") + nft::kLearnTable + ", left by an interrupted 'dashctl learn'";
+}
+
+std::optional<std::string> remove_stale_learn_table(const config::Config& c) {
+  return remove_stale_learn_table(c, live_system());
 }
 
 /// The temporary files that writes of dashctl's files left behind when they were killed
@@ -202,10 +273,10 @@ static std::optional<std::string> remove_leftover_temporaries(const config::Conf
          (removed.size() > 1 ? ", ..." : "") + ")";
 }
 
-Report apply_setup(const config::Config& c, const Plan& p) {
+Report apply_setup(const config::Config& c, const Plan& p, System& sys) {
   Report report;
   const auto pending = pending_refresh(c);
-  if (auto stale = remove_stale_learn_table(c)) {
+  if (auto stale = remove_stale_learn_table(c, sys)) {
     report.lines.push_back(*stale);
     report.changed = true;
   }
@@ -228,48 +299,57 @@ Report apply_setup(const config::Config& c, const Plan& p) {
   }
 
   const auto want = nft::expected(p.ruleset);
-  const auto have = nft::read_table(p.ruleset.family, p.ruleset.table);
+  const auto have = sys.read_table(p.ruleset.family, p.ruleset.table);
   const std::string table = "table " + p.ruleset.family + " " + p.ruleset.table;
+  Changed changed;
   if (have && nft::differences(want, *have).empty()) {
     report.lines.push_back("nftables: " + table + " is up to date");
   } else {
-    nft::apply(p.ruleset);
+    changed.put_back_table = sys.replace_table(p.ruleset);
     report.changed = true;
     report.lines.push_back("nftables: " + std::string(have ? "replaced " : "installed ") + table + " (" +
                            count(p.ruleset.chains.size(), "chain") + ", " + count(rule_count(p.ruleset), "rule") + ")");
   }
 
-  if (!p.files.any_change()) {
-    if (!pending) {
-      report.lines.push_back("dnsmasq: files are up to date");
-      return report;
-    }
-    report.changed = true;
-    report.lines.push_back(kPendingLine);
-    reload_dnsmasq(c, *pending, false, report);
-    util::remove_file(pending_file(c));
+  if (!p.files.any_change() && !pending) {
+    report.lines.push_back("dnsmasq: files are up to date");
     return report;
   }
-  const bool restart = p.files.dropin_changed || pending.value_or(false);
-  mark_pending(c, restart);
-  dnsmasq::apply(p.files, c, checked);
+  // From here on setup is all or nothing: a failure puts back what changed.
+  try {
+    bool restart = pending.value_or(false);
+    if (p.files.any_change()) {
+      restart = restart || p.files.dropin_changed;
+      mark_pending(c, restart);
+      changed.files = &p.files;
+      dnsmasq::apply(p.files, c, checked);
+      report.lines.push_back("dnsmasq: " + file_list(p.files));
+    } else {
+      report.lines.push_back(kPendingLine);
+    }
+    changed.restarting = restart;
+    reload_dnsmasq(sys, c, restart, false, report);
+  } catch (const Error& e) {
+    throw Error(e.code(), e.what() + put_back(sys, c, table, changed), e.hint());
+  } catch (...) {
+    put_back(sys, c, table, changed);
+    throw;
+  }
   report.changed = true;
-  report.lines.push_back("dnsmasq: " + file_list(p.files));
-  reload_dnsmasq(c, restart, false, report);
   util::remove_file(pending_file(c));
   return report;
 }
 
-Report teardown(const config::Config& c) {
+Report teardown(const config::Config& c, System& sys) {
   Report report;
-  if (auto stale = remove_stale_learn_table(c)) {
+  if (auto stale = remove_stale_learn_table(c, sys)) {
     report.lines.push_back(*stale);
     report.changed = true;
   }
   const auto files = dnsmasq::plan_teardown(c);
   const auto pending = pending_refresh(c);
   if (files.any_change()) check_writable(c);
-  if (nft::remove_table("inet", "dashctl")) {
+  if (sys.remove_table("inet", "dashctl")) {
     report.changed = true;
     report.lines.push_back("nftables: removed table inet dashctl");
   } else {
@@ -282,7 +362,7 @@ Report teardown(const config::Config& c) {
     }
     report.changed = true;
     report.lines.push_back(kPendingLine);
-    reload_dnsmasq(c, *pending, true, report);
+    reload_dnsmasq(sys, c, *pending, true, report);
     util::remove_file(pending_file(c));
     return report;
   }
@@ -291,7 +371,7 @@ Report teardown(const config::Config& c) {
   dnsmasq::apply(files, c);
   report.changed = true;
   report.lines.push_back("dnsmasq: " + file_list(files));
-  reload_dnsmasq(c, restart, true, report);
+  reload_dnsmasq(sys, c, restart, true, report);
   util::remove_file(pending_file(c));
   return report;
 }

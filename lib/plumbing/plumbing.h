@@ -3,13 +3,16 @@
 // config, applied together, removed together, and inspected for `status`.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/model.h"
+#include "dnsmasq/control.h"
 #include "dnsmasq/files.h"
+#include "nft/kernel.h"
 #include "nft/ruleset.h"
 #include "util/fs.h"
 
@@ -41,15 +44,42 @@ struct Report {
   bool changed = false;
 };
 
+/// What setup and teardown ask of the machine besides dnsmasq's files: nftables and the
+/// running dnsmasq. live_system() is the machine itself; tests give a fake.
+class System {
+ public:
+  virtual ~System() = default;
+  /// nft::read_table.
+  virtual std::optional<nft::Installed> read_table(const std::string& family, const std::string& table) = 0;
+  /// Replaces the table (nft::apply), and returns what puts back exactly the table it replaced,
+  /// or removes the table again when there was none (nft::save_table, nft::restore_table).
+  virtual std::function<void()> replace_table(const nft::Ruleset& rs) = 0;
+  /// nft::remove_table.
+  virtual bool remove_table(const std::string& family, const std::string& table) = 0;
+  /// dnsmasq::running.
+  virtual std::optional<bool> dnsmasq_running(const config::Reload& how) = 0;
+  /// dnsmasq::refresh.
+  virtual void refresh_dnsmasq(const config::Reload& how, dnsmasq::Refresh what) = 0;
+};
+
+/// The machine itself.
+System& live_system();
+
 /// Applies the plan: checks it can write dnsmasq's directories first, then replaces the
 /// table, writes the files that changed and reloads dnsmasq (a restart only when the
 /// drop-in changed). Skips whatever is already current, except a reload that an earlier
 /// run left undone (it failed, or the run was killed after writing the files): state_dir's
 /// reload-pending file, written before the files and removed after the reload, tells.
-Report apply_setup(const config::Config& c, const Plan& p);
+///
+/// All or nothing: when writing the files or reloading dnsmasq fails after the table was
+/// replaced, the table and the files are put back as they were (the table's exact ruleset,
+/// or no table; each file's content and mode, or no file) before the util::Error is thrown,
+/// with the cause's exit code and its message followed by what was put back (or what could
+/// not be). The reload-pending file stays: the failed reload may have reached dnsmasq.
+Report apply_setup(const config::Config& c, const Plan& p, System& sys = live_system());
 
 /// Removes the table and dashctl's dnsmasq files, and reloads dnsmasq.
-Report teardown(const config::Config& c);
+Report teardown(const config::Config& c, System& sys = live_system());
 
 /// The lock a running `dashctl learn` holds: state_dir itself (created when missing).
 /// Throws util::Error(Exit::temp_fail) when another learn holds it.

@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dnsmasq/files.h"
@@ -440,4 +442,57 @@ TEST_CASE("a setup plan's diff is what apply then writes") {
                    "\n"
                    " 68:54:fd:12:34:56,10.77.0.201,bedroom\n"
                    "-ac:63:be:00:00:02,10.77.0.202,kitchen\n");
+}
+
+TEST_CASE("undo puts every file back as the plan found it: content and mode, or no file") {
+  TempDir dir;
+  auto c = config_in(dir);
+  const auto p = paths(c.dnsmasq);
+  apply(plan_setup(render(c, kListen, kBinary)), c);
+  ::chmod(p.hosts.c_str(), 0600);  // a mode of the user's own, kept too
+  // Each file's content and mode; nullopt and 0 for a missing one.
+  const auto before = [&] {
+    std::vector<std::pair<std::optional<std::string>, mode_t>> files;
+    for (const auto& path : {p.dropin, p.hosts, p.dhcp_hosts, p.dhcp_script}) {
+      const auto content = util::read_file(path);
+      files.emplace_back(content, content ? mode_of(path) : 0);
+    }
+    return files;
+  };
+  const auto was = before();
+
+  // Every kind of change at once: the drop-in updated, hosts updated, dhcp-hosts updated
+  // and the dhcp-script removed; then again with a state_dir of new files.
+  c.buttons.push_back(button("garage", "02:00:00:00:00:09", "10.77.0.209"));
+  c.intercept.hostnames.push_back("dash-button-eu-aws-opf.amazon.com");
+  c.dnsmasq.dhcp_script = false;
+  const Plan change = plan_setup(render(c, kListen));
+  CHECK(change_of(change, p.dhcp_script) == Change::remove);
+  apply(change, c);
+  CHECK(util::read_file(p.dropin) != was[0].first);
+
+  const Plan back = undo(change);
+  CHECK(back.dropin_changed);
+  // The script the old drop-in names comes back before the drop-in does.
+  REQUIRE(back.files.size() == change.files.size());
+  CHECK(back.files.front().path == p.dhcp_script);
+  CHECK(back.files.front().change == Change::create);
+  apply(back, c, DropinChecked::yes);
+  CHECK(before() == was);
+  CHECK(mode_of(p.hosts) == 0600);
+  CHECK(mode_of(p.dhcp_script) == 0755);
+
+  // Files the plan creates are removed again.
+  c.dnsmasq.state_dir = dir / "elsewhere";
+  const Plan moved = plan_setup(render(c, kListen));
+  apply(moved, c);
+  CHECK(std::filesystem::exists(dir / "elsewhere/hosts"));
+  apply(undo(moved), c, DropinChecked::yes);
+  CHECK_FALSE(std::filesystem::exists(dir / "elsewhere/hosts"));
+  CHECK_FALSE(std::filesystem::exists(dir / "elsewhere/dhcp-hosts"));
+  CHECK(before() == was);
+
+  // An undo of a plan that was never carried out changes nothing.
+  apply(undo(plan_setup(render(c, kListen))), c, DropinChecked::yes);
+  CHECK(before() == was);
 }

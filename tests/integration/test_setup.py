@@ -267,6 +267,68 @@ def case_first_setup(repo):
         check(p.returncode == 66 and "dashctl setup --iot-interface" in p.stderr, f"no config: {p.stderr}")
 
 
+def case_setup_all_or_nothing(repo):
+    """setup is all or nothing: when dnsmasq's reload (a command that exits 1) fails after the table
+    was replaced and the files written, the table's exact ruleset (a set, a map, a counter and a
+    chain added by hand, counters' values) and each file (content and mode) are back as before,
+    and the one-line error says what failed and that everything was put back. Without a table and
+    files before, none are left. A setup that can reload then does all of it."""
+    from dashtest import write
+    from test_faults import one_line_error, set_reload  # a module of lab cases: imported where it is needed
+
+    def listed():
+        p = lab.exec("router", "nft", "list", "table", "inet", "dashctl")
+        return p.stdout if p.returncode == 0 else None
+
+    def files():
+        return {path: (open(path).read(), os.stat(path).st_mode & 0o7777)
+                for path, there in our_files(lab).items() if there}
+
+    with Lab(repo) as lab:
+        d = Dashctl(lab)
+        ok(d("setup"), "setup")
+        p = lab.exec("router", "nft", "-f", "-", input_text="""table inet dashctl {
+  counter hand { packets 7 bytes 700 }
+  set hand_made { type ipv4_addr; flags interval; elements = { 10.99.0.0/16, 192.0.2.1 } }
+  map hand_ports { type inet_service : verdict; elements = { 7000 : jump hand_chain, 7001 : accept } }
+  chain hand_chain { counter packets 3 bytes 300 comment "by hand"; return; }
+}
+add rule inet dashctl input ip saddr @hand_made tcp dport { 7002, 7003-7005 } counter name "hand" jump hand_chain
+add rule inet dashctl input tcp dport vmap @hand_ports
+""")
+        check(p.returncode == 0, f"hand-made additions: {p.stderr}")
+        os.chmod(f"{lab.state}/dashctl/hosts", 0o600)
+        table_before, files_before, pid = listed(), files(), lab.file("dnsmasq.pid").strip()
+        check("hand_made" in table_before and len(files_before) == 4, f"{table_before}\n{files_before}")
+
+        # A new button changes the table (its MAC's rules) and dhcp-hosts; the reload fails.
+        write(os.path.join(d.dir, "buttons.d", "btn1.toml"), f'mac = "{lab.env["MAC_BTN1"]}"\nip = "10.77.0.201"\n')
+        set_reload(d, '["/bin/false"]')
+        p = d("setup")
+        check(one_line_error(p, "dashctl: setup: /bin/false reload failed: exit status 1; setup put everything back as "
+                                "it was: table inet dashctl and dnsmasq's files"),
+              f"setup with a failing reload: {p.returncode}\n{p.stdout}{p.stderr}")
+        check(listed() == table_before, f"the table is not as it was:\n{listed()}\nnot\n{table_before}")
+        check(files() == files_before, f"the files are not as they were: {files()}")
+        check(lab.file("dnsmasq.pid").strip() == pid, "dnsmasq was restarted")
+
+        # No table and no files before: none after.
+        set_reload(d, f'"pidfile:{lab.state}/dnsmasq.pid"')
+        ok(d("teardown"), "teardown")
+        set_reload(d, '["/bin/false"]')
+        p = d("setup")
+        check(one_line_error(p, "dashctl: setup: /bin/false restart failed: exit status 1; setup put everything back "
+                                "as it was: table inet dashctl and dnsmasq's files"),
+              f"setup with a failing restart: {p.returncode}\n{p.stdout}{p.stderr}")
+        check(listed() is None and files() == {}, f"left behind: {listed()} {files()}")
+
+        set_reload(d, f'"pidfile:{lab.state}/dnsmasq.pid"')
+        out = ok(d("setup"), "setup with a working reload")
+        check("installed table inet dashctl" in out and "restarted" in out, out)
+        check(lab.env["MAC_BTN1"] in lab.file("dashctl/dhcp-hosts"), lab.file("dashctl/dhcp-hosts"))
+        check(json.loads(ok(d("--json", "status"), "status"))["ok"], "status after the repair")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #pragma once
 // A real mosquitto for a test, on 127.0.0.1 and a free port, ended by pid however the test
-// ends; and a second MQTT client (libmosquitto on a thread of its own) that watches it.
+// ends; a second MQTT client (libmosquitto on a thread of its own) that watches it; and a
+// certificate for a broker with TLS.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -62,6 +63,43 @@ inline uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
+/// Starts a program with its output on /dev/null; returns its pid.
+inline pid_t spawn_quietly(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  ::posix_spawn_file_actions_init(&files);
+  ::posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0);
+  ::posix_spawn_file_actions_adddup2(&files, 1, 2);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, args[0], &files, nullptr, args.data(), environ);
+  ::posix_spawn_file_actions_destroy(&files);
+  REQUIRE(rc == 0);
+  return pid;
+}
+
+/// Runs a program to its end (bounded); returns its wait status.
+inline int run_quietly(std::vector<std::string> argv) {
+  const pid_t pid = spawn_quietly(std::move(argv));
+  int status = -1;
+  REQUIRE(eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 60s));
+  return status;
+}
+
+/// A self-signed certificate for the host name `name` and its key, made by openssl(1). It is
+/// its own CA: a client trusts it through SSL_CERT_FILE.
+struct Certificate {
+  std::string cert, key;
+};
+
+inline Certificate make_certificate(const TempDir& dir, const std::string& name) {
+  Certificate c{dir / (name + ".pem"), dir / (name + ".key")};
+  REQUIRE(run_quietly({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name,
+                       "-days", "1", "-addext", "subjectAltName=DNS:" + name, "-keyout", c.key, "-out", c.cert}) == 0);
+  return c;
+}
+
 inline bool accepting(uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
@@ -100,18 +138,8 @@ class Broker {
   /// Starts it (again, on the same port) and waits, bounded, until it accepts connections.
   void start() {
     REQUIRE(pid_ <= 0);
-    std::vector<std::string> argv{program, "-c", conf_};
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
     // It logs to its file; on stderr it would only warn that it runs as root.
-    posix_spawn_file_actions_t files;
-    ::posix_spawn_file_actions_init(&files);
-    ::posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0);
-    ::posix_spawn_file_actions_adddup2(&files, 1, 2);
-    const int rc = ::posix_spawn(&pid_, program, &files, nullptr, args.data(), environ);
-    ::posix_spawn_file_actions_destroy(&files);
-    REQUIRE(rc == 0);
+    pid_ = spawn_quietly({program, "-c", conf_});
     const bool up = eventually([&] { return exited() || accepting(port_); });
     INFO(log());
     REQUIRE((up && pid_ > 0));

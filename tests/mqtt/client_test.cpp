@@ -5,7 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <fstream>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -47,6 +50,62 @@ mqtt::Options options(uint16_t port) {
   o.client_id = "dashctl-test";
   o.availability_topic = "dashctl/status";
   return o;
+}
+
+/// A name server as slow as the test wants: each lookup waits until the test answers it.
+struct SlowResolver {
+  Strings asked;  ///< the host names looked up, in order
+  std::vector<std::function<void(mqtt::Resolved)>> waiting;
+
+  mqtt::Resolve resolve() {
+    return [this](const std::string& host, std::function<void(mqtt::Resolved)> done) {
+      asked.push_back(host);
+      waiting.push_back(std::move(done));
+    };
+  }
+  /// Answers the oldest lookup still waiting.
+  void answer(mqtt::Resolved r) {
+    REQUIRE_FALSE(waiting.empty());
+    auto done = std::move(waiting.front());
+    waiting.erase(waiting.begin());
+    done(std::move(r));
+  }
+};
+
+/// The client's host for the tests that give it a resolver: a name no DNS knows.
+const char* kBrokerName = "broker.dashctl.test";
+
+/// options(port) for a client that looks `host` up with `dns`.
+mqtt::Options named(uint16_t port, SlowResolver& dns, const std::string& host = kBrokerName) {
+  auto o = options(port);
+  o.host = host;
+  o.resolve = dns.resolve();
+  return o;
+}
+
+/// SSL_CERT_FILE for one scope: the CAs OpenSSL's default locations trust.
+struct TrustedCertificates {
+  explicit TrustedCertificates(const std::string& file) { ::setenv("SSL_CERT_FILE", file.c_str(), 1); }
+  ~TrustedCertificates() { ::unsetenv("SSL_CERT_FILE"); }
+};
+
+/// A broker with TLS and `certificate` on 127.0.0.1, and a client for "localhost" that the
+/// resolver sends to 127.0.0.1: whether its first attempt connects.
+bool tls_connects(const test::Certificate& certificate) {
+  test::Broker broker(true, "certfile " + certificate.cert + "\nkeyfile " + certificate.key +
+                                "\nallow_anonymous true\n");
+  boost::asio::io_context io;
+  SlowResolver dns;
+  auto o = named(broker.port(), dns, "localhost");
+  o.tls = true;
+  mqtt::Client client(io, o);
+  client.start();
+  dns.answer({{"127.0.0.1"}, {}});
+  // Connected, or failed and looking the name up for the next attempt.
+  REQUIRE(run_until(io, [&] { return client.stats().connected || dns.waiting.size() == 1; }));
+  const bool connected = client.stats().connected;
+  client.stop(1s);
+  return connected;
 }
 
 }  // namespace
@@ -300,18 +359,8 @@ TEST_CASE("a broker that accepts the connection but never answers is given up on
 TEST_CASE("a broker that refuses the credentials is retried; the right ones connect") {
   test::TempDir dir;
   const std::string passwords = dir / "passwords";
-  {
-    // mosquitto_passwd hashes the password into a file the broker reads.
-    std::vector<std::string> argv{"/usr/bin/mosquitto_passwd", "-b", "-c", passwords, "dash", "secret"};
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    pid_t pid = -1;
-    REQUIRE(::posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) == 0);
-    int status = -1;
-    REQUIRE(test::eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }));
-    REQUIRE(status == 0);
-  }
+  // mosquitto_passwd hashes the password into a file the broker reads.
+  REQUIRE(test::run_quietly({"/usr/bin/mosquitto_passwd", "-b", "-c", passwords, "dash", "secret"}) == 0);
   test::Broker broker(true, "allow_anonymous false\npassword_file " + passwords + "\n");
   boost::asio::io_context io;
   auto o = options(broker.port());
@@ -335,4 +384,91 @@ TEST_CASE("subscribe refuses an invalid filter") {
   boost::asio::io_context io;
   mqtt::Client client(io, options(1883));
   CHECK_THROWS_AS(client.subscribe("a/#/b", [](const std::string&, const std::string&) {}), util::Error);
+}
+
+TEST_CASE("the broker's name is looked up off the loop: everything else goes on, and what was published meanwhile "
+          "goes out once it answers") {
+  test::Broker broker;
+  test::Observer peer(broker.port(), "out/#");
+  boost::asio::io_context io;
+  SlowResolver dns;
+  mqtt::Client client(io, named(broker.port(), dns));
+  client.start();
+  REQUIRE(dns.asked == Strings{kBrokerName});
+
+  // While the name server has not answered, the loop is the daemon's: a timer fires, a
+  // message waits in the queue, and the client makes no second attempt of its own.
+  bool fired = false;
+  boost::asio::steady_timer timer(io, 10ms);
+  timer.async_wait([&](const boost::system::error_code&) { fired = true; });
+  REQUIRE(run_until(io, [&] { return fired; }));
+  client.publish("out/a", "1", 1, false);
+  run_for(io, 1500ms);  // past the housekeeping tick and the first back-off
+  CHECK_FALSE(client.stats().connected);
+  CHECK(client.stats().queued == 1);
+  CHECK(dns.asked.size() == 1);
+
+  dns.answer({{"127.0.0.1"}, {}});
+  REQUIRE(run_until(io, [&] { return peer.payloads("out/a") == Strings{"1"}; }));
+  CHECK(client.stats().connected);
+  CHECK(client.stats().published == 1);
+  client.stop(1s);
+}
+
+TEST_CASE("every attempt looks the name up again: after a failed lookup, and after a lost connection") {
+  test::Broker broker;
+  boost::asio::io_context io;
+  SlowResolver dns;
+  mqtt::Client client(io, named(broker.port(), dns));
+  client.start();
+  dns.answer({{}, "Temporary failure in name resolution"});
+  REQUIRE(run_until(io, [&] { return dns.waiting.size() == 1; }));  // retried after the back-off
+  CHECK_FALSE(client.stats().connected);
+  dns.answer({{"127.0.0.1"}, {}});
+  REQUIRE(run_until(io, [&] { return client.stats().connected; }));
+
+  // The broker restarts (it may have moved): the reconnection asks again.
+  broker.stop();
+  broker.start();
+  REQUIRE(run_until(io, [&] { return dns.waiting.size() == 1; }));
+  dns.answer({{"127.0.0.1"}, {}});
+  REQUIRE(run_until(io, [&] { return client.stats().connects == 2; }));
+  CHECK(dns.asked == Strings{kBrokerName, kBrokerName, kBrokerName});
+  client.stop(1s);
+}
+
+TEST_CASE("an attempt that fails takes the next of the name's addresses") {
+  test::Broker broker;  // on 127.0.0.1 only: 127.0.0.2 refuses the connection
+  boost::asio::io_context io;
+  int lookups = 0;
+  auto o = options(broker.port());
+  o.host = kBrokerName;
+  o.resolve = [&](const std::string&, std::function<void(mqtt::Resolved)> done) {
+    ++lookups;
+    done({{"127.0.0.2", "127.0.0.1"}, {}});
+  };
+  mqtt::Client client(io, o);
+  client.start();
+  REQUIRE(run_until(io, [&] { return client.stats().connected; }));
+  CHECK(lookups == 2);
+  client.stop(1s);
+}
+
+TEST_CASE("mqtts: the broker's certificate must name the host, whatever address the name resolved to") {
+  test::TempDir dir;
+  const auto right = test::make_certificate(dir, "localhost");  // no address in it
+  const auto wrong = test::make_certificate(dir, "elsewhere.example");
+  const std::string trusted = dir / "trusted.pem";
+  std::ofstream(trusted) << std::ifstream(right.cert).rdbuf() << std::ifstream(wrong.cert).rdbuf();
+  TrustedCertificates trust(trusted);
+  // Connected by address, the certificate for the name is accepted; a trusted certificate for
+  // another name is refused.
+  CHECK(tls_connects(right));
+  CHECK_FALSE(tls_connects(wrong));
+
+  // A client with TLS that never connected leaves nothing behind (LeakSanitizer would say).
+  boost::asio::io_context io;
+  auto o = options(1);
+  o.tls = true;
+  mqtt::Client idle(io, o);
 }

@@ -12,12 +12,14 @@
 
 #include "config/load.h"
 #include "plumbing/button.h"
+#include "plumbing/thrown.h"
 #include "support/tmpdir.h"
 #include "util/error.h"
 
 using namespace dashctl;
 using plumbing::ButtonChange;
 using Setup = plumbing::ButtonChange::Setup;
+using test::thrown_by;
 using util::Error;
 using util::Exit;
 
@@ -69,17 +71,6 @@ config::Button hall() {
 }
 
 plumbing::AddButton add_hall() { return {hall()}; }
-
-/// The util::Error that `f` throws; the test fails when it throws none.
-Error thrown_by(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("no error");
-  return Error(Exit::ok, "");
-}
 
 }  // namespace
 

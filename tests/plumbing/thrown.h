@@ -1,0 +1,23 @@
+#pragma once
+// The plumbing tests' way to look at an error: the util::Error a call throws.
+
+#include <catch2/catch.hpp>
+
+#include <functional>
+
+#include "util/error.h"
+
+namespace dashctl::test {
+
+/// The util::Error that `f` throws; the test fails when it throws none.
+inline util::Error thrown_by(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const util::Error& e) {
+    return e;
+  }
+  FAIL("no error");
+  return util::Error(util::Exit::ok, "");
+}
+
+}  // namespace dashctl::test
