@@ -77,8 +77,8 @@ def case_usage_errors(ws):
            stderr_has="dashctl: button add: --mac: 'zz' is not a MAC address")
     expect(ws.dashctl("button", "add", "X!", "--mac", "ac:63:be:00:00:01"), 64,
            stderr_has="'X!' is not a valid button name")
-    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--window", "10"), 64,
-           stderr_has="--window: '10' is not a duration")
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--window", "10x"), 64,
+           stderr_has="--window: '10x' is not a duration")
     expect(ws.dashctl("button", "rename", "a"), 64)
     expect(ws.dashctl("config"), 64)
     _, err = expect(["button", "add", "x", "--mac"], 64)
@@ -96,9 +96,21 @@ def case_did_you_mean(ws):
 
 def case_missing_config(ws):
     missing = os.path.join(ws.dir, "nope.toml")
-    expect(["-c", missing, "button", "list"], 66,
-           stderr_has=f"dashctl: reading {missing}: No such file or directory")
+    expect(["-c", missing, "button", "list"], 66, stderr_has=f"dashctl: no config at {missing}")
     expect(["-c", missing, "config", "check"], 66)
+
+
+def case_no_config_says_how_to_start(ws):
+    """Without a config, every verb that needs one says how to get one, as setup does."""
+    missing = os.path.join(ws.dir, "nope.toml")
+    hint = "hint: start with 'sudo dashctl setup --iot-interface IFACE', which writes one"
+    for verb in (["status"], ["run"], ["learn"], ["learn", "--timeout", "60"], ["button", "list"],
+                 ["button", "show", "x"], ["button", "add", "x", "--ip", "10.77.0.9"], ["button", "remove", "x"],
+                 ["button", "rename", "x", "y"], ["button", "test", "x"], ["teardown"], ["setup"]):
+        _, err = expect(["-c", missing, *verb], 66, stderr_has=[f"no config at {missing}\n", hint])
+        check("No such file" not in err and len(err.strip().splitlines()) == 2, f"{verb}: {err}")
+    expect(["button", "list"], 66, env={"DASHCTL_CONFIG": missing}, stderr_has=hint)
+    check(not os.path.exists(os.path.join(ws.dir, "buttons.d")), "a verb wrote beside a config that is not there")
 
 
 def case_bad_config_exit(ws):
@@ -235,6 +247,83 @@ def case_env_config(ws):
     missing = os.path.join(ws.dir, "other.toml")
     expect(["button", "list"], 66, env={"DASHCTL_CONFIG": missing}, stderr_has=missing)
     expect(["-c", ws.config, "button", "list"], 0, env={"DASHCTL_CONFIG": missing})  # -c wins
+
+
+def case_messages_say_what_to_do(ws):
+    """Config problems a user can act on: what to add, the type wanted, the range."""
+    path = ws.write("buttons.d/x.toml", "")
+    expect(ws.dashctl("config", "check"), 65,
+           stderr_has=f"{path}:1:1: button 'x' needs a mac or an ip to be recognised by: add mac = "
+                      '"<its MAC address>" (or ip = "<its static address>") to buttons.d/x.toml\n')
+    os.remove(path)
+    ws.write("dashctl.toml", MAIN.replace("[network]\n", "[network]\nlisten_port = 1443.0\n"))
+    expect(ws.dashctl("config", "check"), 65,
+           stderr_has=f"{ws.config}:2:15: network.listen_port must be a port: an integer from 1 to 65535, "
+                      "not a decimal number (write 1443)\n")
+    ws.write("dashctl.toml", MAIN)
+    path = ws.write("buttons.d/y.toml", 'ip = "10.77.0.5"\nwindow = "99999999999999h"\n')
+    expect(ws.dashctl("config", "check"), 65,
+           stderr_has=f"{path}:2:10: window: '99999999999999h' is out of range: it must be between 100ms and 1h\n")
+
+
+def case_flag_durations(ws):
+    """On the command line a bare number is seconds, as systemd reads it; a duration too long
+    to hold is out of range, not malformed."""
+    # The timeout is taken: learn goes on to the interface, which the test config's is not.
+    expect(ws.dashctl("learn", "--timeout", "60"), 69, stderr_has="interface br-iot does not exist")
+    expect(ws.dashctl("learn", "--timeout", "0"), 64,
+           stderr_has="dashctl: learn: --timeout: '0' is out of range: it must be between 1s and 24h")
+    expect(ws.dashctl("learn", "--timeout", "99999999999999h"), 64, stderr_has="is out of range")
+    expect(ws.dashctl("learn", "--timeout", "1m30"), 64,
+           stderr_has="--timeout: '1m30' is not a duration (like 90s, 500ms, 5m, or 90 for seconds)")
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--window", "99999999999999h"), 64,
+           stderr_has="--window: '99999999999999h' is out of range: it must be between 100ms and 1h")
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--window", "5"), 0)
+    out, _ = expect(ws.dashctl("--json", "button", "show", "x"), 0)
+    check(json.loads(out)["window_ms"] == 5000, out)
+    check('window = "5s"' in open(os.path.join(ws.dir, "buttons.d", "x.toml")).read(), "the file keeps the unit")
+
+
+def exec_argv(ws, value):
+    """The argv `button add --exec VALUE` saves."""
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--exec", value), 0)
+    out, _ = expect(ws.dashctl("--json", "button", "show", "x"), 0)
+    expect(ws.dashctl("button", "remove", "x"), 0)
+    return json.loads(out)["on_press"][0]["exec"]["argv"]
+
+
+def case_exec_words(ws):
+    """--exec splits its value as sh would, quotes and backslashes included, and refuses what
+    only a shell could do, since none runs."""
+    for value, argv in [
+        ("/usr/bin/logger pressed {button}", ["/usr/bin/logger", "pressed", "{button}"]),
+        ('/usr/bin/notify-send "Door bell" {button}', ["/usr/bin/notify-send", "Door bell", "{button}"]),
+        ("/bin/echo 'it''s' a\\ b \"\\\"q\\\" \\\\\" '' x", ["/bin/echo", "its", "a b", '"q" \\', "", "x"]),
+        ("/bin/echo '$HOME | `x` ;' \\$5 \"a|b;c\"", ["/bin/echo", "$HOME | `x` ;", "$5", "a|b;c"]),
+        ("  /bin/echo\t*.log ~ #x  ", ["/bin/echo", "*.log", "~", "#x"]),
+        ("/bin/sh -c 'echo $DASHCTL_BUTTON | logger'", ["/bin/sh", "-c", "echo $DASHCTL_BUTTON | logger"]),
+    ]:
+        got = exec_argv(ws, value)
+        check(got == argv, f"--exec {value!r} gave {got}, not {argv}")
+    for value, says in [
+        ("/bin/echo hi | logger", "the | in '/bin/echo hi | logger' needs a shell, and no shell runs the program"),
+        ('/bin/echo "$HOME"', "the $ in"),
+        ("/bin/echo $HOME", "the $ in"),
+        ("/bin/echo `id`", "the ` in"),
+        ("/bin/true; /bin/false", "the ; in"),
+        ("/bin/echo > /tmp/x", "the > in"),
+        ("/bin/sleep 1 &", "the & in"),
+        ("/bin/echo 'open", "the ' that opens a quoted part of '/bin/echo 'open' is not closed"),
+        ('/bin/echo "open', "the \" that opens a quoted part"),
+        ("/bin/echo \\", "'/bin/echo \\' ends in a \\ that escapes nothing"),
+    ]:
+        expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--exec", value), 64,
+               stderr_has=f"dashctl: button add: --exec: {says}")
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--exec", "/bin/echo a|b"), 64,
+           stderr_has="hint: to pass it as it is, quote it ('...') or put a \\ before it; for a shell's features, "
+                      "run one: --exec '/bin/sh -c \"...\"'")
+    expect(ws.dashctl("learn", "--exec", "/bin/echo 'open"), 64, stderr_has="dashctl: learn: --exec: the '")
+    check(not os.path.exists(os.path.join(ws.dir, "buttons.d", "x.toml")), "a refused --exec wrote a button")
 
 
 # ---- dhcp-event: dnsmasq's dhcp-script -----------------------------------------------------
