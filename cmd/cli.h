@@ -1,6 +1,7 @@
 #pragma once
 // What every verb shares: the global options, output helpers, the config.
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -53,8 +54,18 @@ void add_press_options(CLI::App* verb, PressOptions& o);
 /// util::Error(Exit::usage) naming `verb` and the flag that is wrong.
 void apply_press_options(const std::string& verb, const PressOptions& o, config::Button& b);
 
-/// Loads the config named by the globals, throwing config::ConfigError when it is bad.
+/// The config's path, once there is a file there. Throws util::Error(Exit::no_input) that
+/// says how to start (setup writes one) when there is none.
+std::string existing_config_path(const Globals& globals);
+
+/// Loads the config named by the globals, throwing config::ConfigError when it is bad (and
+/// as existing_config_path when there is none).
 config::Config load_config(const Globals& globals);
+
+/// A duration flag's value, where a bare number is seconds (util::parse_flag_duration).
+/// Throws util::Error(Exit::usage) naming `verb` and `flag` unless it is from min to max.
+std::chrono::milliseconds flag_duration(const std::string& verb, const std::string& flag, const std::string& value,
+                                        std::chrono::milliseconds min, std::chrono::milliseconds max);
 
 /// A button's battery estimate as status and button show print it: "~87%", "~20% low".
 std::string battery_text(const daemon::ButtonHistory& h);

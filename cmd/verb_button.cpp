@@ -258,7 +258,7 @@ void print_followup(const Globals& g, const plumbing::ButtonChange& change, bool
 
 int run_add(const Globals& g, const AddOptions& o) {
   const auto b = button_from(o);
-  const auto change = plumbing::button_changed(g.config_path(), plumbing::AddButton{b}, "button add");
+  const auto change = plumbing::button_changed(existing_config_path(g), plumbing::AddButton{b}, "button add");
   std::printf("added button %s in %s\n", b.name.c_str(), change.file.c_str());
   print_followup(g, change, true);
   return 0;
@@ -306,7 +306,8 @@ void setup_button(CLI::App& app, Globals& g, Action& action) {
   remove->add_option("name", *name, "The button")->required()->type_name("NAME");
   remove->callback([&, name] {
     action = [&, name] {
-      const auto change = plumbing::button_changed(g.config_path(), plumbing::RemoveButton{*name}, "button remove");
+      const auto change =
+          plumbing::button_changed(existing_config_path(g), plumbing::RemoveButton{*name}, "button remove");
       std::printf("removed button %s\n", name->c_str());
       print_followup(g, change, false);
       return 0;
@@ -336,7 +337,7 @@ void setup_button(CLI::App& app, Globals& g, Action& action) {
         throw Error(Exit::usage, "button rename: '" + *to + "' is not a valid button name",
                     util::button_name_rule());
       const auto change =
-          plumbing::button_changed(g.config_path(), plumbing::RenameButton{*name, *to}, "button rename");
+          plumbing::button_changed(existing_config_path(g), plumbing::RenameButton{*name, *to}, "button rename");
       std::printf("renamed button %s to %s\n", name->c_str(), to->c_str());
       print_followup(g, change, false);
       return 0;

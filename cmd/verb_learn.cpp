@@ -181,9 +181,7 @@ util::Mac unused_mac(const config::Config& c) {
 }
 
 int run_learn(const Globals& g, const LearnOptions& o) {
-  const auto timeout = util::parse_duration(o.timeout);
-  if (!timeout || *timeout < 1s || *timeout > 24h)
-    throw Error(Exit::usage, "learn: --timeout: '" + o.timeout + "' is not a duration from 1s to 24h (like 120s)");
+  const auto timeout = flag_duration("learn", "--timeout", o.timeout, 1s, 24h);
   auto c = load_config(g);
   if (!o.name.empty()) {
     if (!util::is_button_name(o.name))
@@ -223,7 +221,7 @@ int run_learn(const Globals& g, const LearnOptions& o) {
 
   const bool tty = !g.json && ::isatty(STDOUT_FILENO);
   if (!tty && !g.json && !g.quiet) {
-    std::printf("learn: press the button now (waiting %s)\n", util::format_duration(*timeout).c_str());
+    std::printf("learn: press the button now (waiting %s)\n", util::format_duration(timeout).c_str());
     std::fflush(stdout);
   }
   Learner learner(g, c, o, tty);
@@ -232,7 +230,7 @@ int run_learn(const Globals& g, const LearnOptions& o) {
   {
     Signals sig;
     learn::Table table(c);
-    found = learner.watch(*sock, sig, *timeout, signal);
+    found = learner.watch(*sock, sig, timeout, signal);
     table.remove();
     end_countdown(tty);
     if (signal) die_by(signal);  // after the table is gone; Signals' destructor need not run
@@ -247,7 +245,7 @@ int run_learn(const Globals& g, const LearnOptions& o) {
     std::string known;
     for (const auto& n : seen) known += (known.empty() ? "" : ", ") + n;
     throw Error(Exit::temp_fail,
-                "learn: no new button seen in " + util::format_duration(*timeout) +
+                "learn: no new button seen in " + util::format_duration(timeout) +
                     (known.empty() ? "" : " (only known buttons: " + known + ")"),
                 hint);
   }
@@ -299,7 +297,7 @@ void setup_learn(CLI::App& app, Globals& g, Action& action) {
   auto* sub = app.add_subcommand("learn", "Press a button to add it, with a static lease (root)");
   sub->add_option("--name", opts->name, "The new button's name (default: the first free button-N)")
       ->type_name("NAME");
-  sub->add_option("--timeout", opts->timeout, "How long to wait for the press (default 120s)")
+  sub->add_option("--timeout", opts->timeout, "How long to wait for the press (default 120s; a bare number is seconds)")
       ->type_name("DURATION");
   sub->add_flag("--any", opts->any, "Learn any new device that does DHCP or DNS, not only one asking for an intercepted name");
   add_press_options(sub, opts->press);

@@ -49,8 +49,9 @@ void setup_run(CLI::App& app, Globals& g, Action& action) {
   auto* sub = app.add_subcommand("run", "Run the daemon in the foreground (no root needed)");
   sub->callback([&] {
     action = [&] {
+      const auto config = existing_config_path(g);
       setup_daemon_logging(g);
-      return daemon::run(g.config_path());
+      return daemon::run(config);
     };
   });
 }

@@ -69,9 +69,6 @@ int run_setup(const Globals& g, const SetupOptions& o) {
     if (o.dry_run) throw Error(Exit::usage, "--dry-run cannot write a starter config; leave it out");
     config::write_starter(path, o.starter);
     std::printf("config: wrote %s\n", path.c_str());
-  } else if (::stat(path.c_str(), &st) != 0) {
-    throw Error(Exit::no_input, "no config at " + path,
-                "write one (dashctl.toml(5)), or start with 'dashctl setup --iot-interface br-iot'");
   }
   const auto c = load_config(g);
   const auto effective = plumbing::resolve(c);

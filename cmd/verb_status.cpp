@@ -8,6 +8,7 @@
 #include "daemon/control.h"
 #include "daemon/protocol.h"
 #include "plumbing/plumbing.h"
+#include "util/error.h"
 
 namespace dashctl::cmd {
 namespace {
@@ -126,15 +127,26 @@ int run_status(const Globals& g) {
   std::optional<nlohmann::json> daemon;
   std::optional<daemon::StatusAnswer> daemon_status;  // what the text prints
   std::string daemon_problem;
+  auto state = plumbing::DaemonState::down;
   try {
     if (auto answer = daemon::ask(c.daemon.control_socket, "status")) {
-      daemon = nlohmann::json::parse(*answer);
-      if (!g.json) daemon_status = daemon::read_status(*daemon);
+      auto j = nlohmann::json::parse(*answer);
+      auto answered = daemon::read_status(j);  // an answer that is no status is no daemon up
+      daemon = std::move(j);
+      if (!g.json) daemon_status = std::move(answered);
+      state = plumbing::DaemonState::up;
     }
+  } catch (const util::Error& e) {
+    daemon_problem = e.what();
+    // The socket is not this user's: whether a daemon runs is not known.
+    if (e.code() == util::Exit::no_perm) state = plumbing::DaemonState::unknown;
   } catch (const std::exception& e) {
     daemon_problem = e.what();
   }
+  const auto verdict = plumbing::judge(s, state);
   if (g.json) {
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto p : verdict.problems) problems.push_back(plumbing::problem_name(p));
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : s.files) files.push_back({{"path", f.path}, {"state", f.state}});
     nlohmann::json j{
@@ -145,10 +157,13 @@ int run_status(const Globals& g) {
         {"files", files},
         {"dnsmasq", {{"running", s.dnsmasq_running ? nlohmann::json(*s.dnsmasq_running) : nlohmann::json()}}},
         {"warnings", s.warnings},
-        {"daemon", daemon ? *daemon : nlohmann::json()}};
+        {"daemon", daemon ? *daemon : nlohmann::json()},
+        {"problems", problems},
+        {"unchecked", verdict.unchecked},
+        {"exit_status", verdict.exit_code()}};
     if (!daemon_problem.empty()) j["daemon_error"] = daemon_problem;
     std::puts(j.dump(2).c_str());
-    return 0;
+    return verdict.exit_code();
   }
   std::string table;
   if (!s.can_read_rules) table = "unknown: reading the firewall needs root (sudo dashctl status)";
@@ -163,7 +178,7 @@ int run_status(const Globals& g) {
     std::printf("%s%-8s %s\n", i == 0 ? "files:    " : "          ", s.files[i].state.c_str(), s.files[i].path.c_str());
   for (const auto& w : s.warnings) std::printf("warning:  %s\n", w.c_str());
   print_daemon(daemon_status, daemon_problem, c.daemon.control_socket);
-  return 0;
+  return verdict.exit_code();
 }
 
 }  // namespace

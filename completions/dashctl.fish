@@ -101,17 +101,17 @@ complete -c dashctl -n '__dashctl_in button add' -l mac -x -d "The button's MAC 
 complete -c dashctl -n '__dashctl_in button add' -l ip -x -d 'Its static address'
 complete -c dashctl -n '__dashctl_in button add' -l window -x -d 'Sightings within this time are one press'
 complete -c dashctl -n '__dashctl_in button add' -l mqtt -x -d 'Publish PAYLOAD to TOPIC on a press (TOPIC[=PAYLOAD])'
-complete -c dashctl -n '__dashctl_in button add' -l exec -r -F -d 'Run a program on a press (absolute path, no shell)'
+complete -c dashctl -n '__dashctl_in button add' -l exec -r -F -d 'Run a program on a press (absolute path; quoted as in sh, but no shell)'
 complete -c dashctl -n '__dashctl_in button add' -l webhook -x -d 'POST to a URL on a press'
 
 # learn: --name is a new name, not an existing button's; durations are free text
 set -l learn_in '__dashctl_in learn'
 complete -c dashctl -n $learn_in -l name -x -d "The new button's name (default: the first free button-N)"
-complete -c dashctl -n $learn_in -l timeout -x -d 'How long to wait for the press (default 120s)'
+complete -c dashctl -n $learn_in -l timeout -x -d 'How long to wait for the press (default 120s; a bare number is seconds)'
 complete -c dashctl -n $learn_in -l any -d 'Learn any new device, not only one asking for an intercepted name'
 complete -c dashctl -n $learn_in -l window -x -d 'Sightings within this time are one press'
 complete -c dashctl -n $learn_in -l mqtt -x -d 'Publish PAYLOAD to TOPIC on a press (TOPIC[=PAYLOAD])'
-complete -c dashctl -n $learn_in -l exec -r -F -d 'Run a program on a press (absolute path, no shell)'
+complete -c dashctl -n $learn_in -l exec -r -F -d 'Run a program on a press (absolute path; quoted as in sh, but no shell)'
 complete -c dashctl -n $learn_in -l webhook -x -d 'POST to a URL on a press'
 
 # dhcp-event ACTION MAC IP [HOST], as dnsmasq passes them; options only before ACTION

@@ -1,6 +1,7 @@
 #include "config/parse.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -38,7 +39,7 @@ const char* type_name(const toml::node& n) {
   switch (n.type()) {
     case toml::node_type::string: return "a string";
     case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a number";
+    case toml::node_type::floating_point: return "a decimal number";
     case toml::node_type::boolean: return "true or false";
     case toml::node_type::array: return "an array";
     case toml::node_type::table: return "a table";
@@ -127,7 +128,12 @@ class Fields {
 std::optional<uint16_t> port_value(Ctx& ctx, const toml::node& n, const std::string& name) {
   const auto* v = n.as_integer();
   if (!v) {
-    ctx.error(n, name + " must be a port number, not " + type_name(n));
+    std::string fix;
+    // 1443.0: TOML reads a decimal point as a float, even with nothing after it.
+    const auto* f = n.as_floating_point();
+    if (f && f->get() >= 1 && f->get() <= 65535 && f->get() == std::floor(f->get()))
+      fix = " (write " + std::to_string(static_cast<int>(f->get())) + ")";
+    ctx.error(n, name + " must be a port: an integer from 1 to 65535, not " + type_name(n) + fix);
     return std::nullopt;
   }
   if (v->get() < 1 || v->get() > 65535) {
@@ -151,9 +157,15 @@ std::optional<std::chrono::milliseconds> duration_value(Ctx& ctx, const toml::va
                                                         const std::string& name,
                                                         std::chrono::milliseconds min,
                                                         std::chrono::milliseconds max) {
-  const auto d = util::parse_duration(v.get());
-  if (!d) {
+  auto why = util::DurationProblem::malformed;
+  const auto d = util::parse_duration(v.get(), &why);
+  if (!d && why == util::DurationProblem::malformed) {
     ctx.error(v, name + ": '" + v.get() + "' is not a duration (like \"500ms\", \"10s\", \"2m\")");
+    return std::nullopt;
+  }
+  if (!d) {
+    ctx.error(v, name + ": '" + v.get() + "' is out of range: it must be between " + util::format_duration(min) +
+                     " and " + util::format_duration(max));
     return std::nullopt;
   }
   if (*d < min || *d > max) {
@@ -452,7 +464,9 @@ void parse_button_fields(Ctx& ctx, Fields& f, const toml::table& t, Button& b) {
       b.battery_warning = static_cast<unsigned>(v->get());
   }
   if (!f.take("mac") && !f.take("ip")) {
-    ctx.error(t.source(), "button '" + b.name + "' needs a mac or an ip to be recognised by");
+    const std::string where = b.own_file ? "buttons.d/" + b.name + ".toml" : "its [[button]] table";
+    ctx.error(t.source(), "button '" + b.name + "' needs a mac or an ip to be recognised by: add mac = \"<its MAC "
+                          "address>\" (or ip = \"<its static address>\") to " + where);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -404,6 +405,7 @@ Status status(const config::Config& c) {
     }
     s.files_checked = true;
   } catch (const Error& e) {
+    s.files_readable = e.code() != Exit::no_perm;
     s.warnings.push_back(e.what());
   }
   s.dnsmasq_running = dnsmasq::running(c.dnsmasq.reload);
@@ -423,6 +425,36 @@ Status status(const config::Config& c) {
     }
   }
   return s;
+}
+
+const char* problem_name(Problem p) {
+  switch (p) {
+    case Problem::not_installed: return "not_installed";
+    case Problem::out_of_date: return "out_of_date";
+    case Problem::dnsmasq_down: return "dnsmasq_down";
+    case Problem::daemon_down: return "daemon_down";
+  }
+  return "?";
+}
+
+Verdict judge(const Status& s, DaemonState daemon) {
+  Verdict v;
+  auto has = [&](const char* state) {
+    return std::any_of(s.files.begin(), s.files.end(), [&](const Status::File& f) { return f.state == state; });
+  };
+  if (!s.can_read_rules) v.unchecked.push_back("nftables");
+  if (!s.files_checked && !s.files_readable) v.unchecked.push_back("files");
+  if (!s.dnsmasq_running) v.unchecked.push_back("dnsmasq");
+  if (daemon == DaemonState::unknown) v.unchecked.push_back("daemon");
+  if ((s.can_read_rules && !s.table_present) || has("missing")) v.problems.push_back(Problem::not_installed);
+  // Files that could not be compared for another reason than a permission (the interface
+  // is gone, a file there is not dashctl's): setup would not leave them as they are either.
+  if ((s.table_present && !s.table_differences.empty()) || has("stale") || s.reload_pending ||
+      (!s.files_checked && s.files_readable))
+    v.problems.push_back(Problem::out_of_date);
+  if (s.dnsmasq_running == false) v.problems.push_back(Problem::dnsmasq_down);
+  if (daemon == DaemonState::down) v.problems.push_back(Problem::daemon_down);
+  return v;
 }
 
 }  // namespace dashctl::plumbing

@@ -101,11 +101,40 @@ struct Status {
   };
   std::vector<File> files;
   bool files_checked = false;  ///< false: the files could not be compared (see warnings)
+  bool files_readable = true;  ///< false: what kept them from being compared was a permission
   std::optional<bool> dnsmasq_running;
   bool reload_pending = false;  ///< dashctl changed dnsmasq's files, and dnsmasq has not re-read them
   std::vector<std::string> warnings;  ///< e.g. another table's drop policy
   bool ok() const;
 };
 Status status(const config::Config& c);
+
+/// What `status` can find wrong, each its exit code (dashctl-status(8)): the code is the
+/// lowest that applies, the most fundamental, since fixing it may fix those after it.
+enum class Problem {
+  not_installed = 1,  ///< the table, or one of dnsmasq's files, is missing
+  out_of_date = 2,    ///< the table or a file differs from what the config wants, or a reload is pending
+  dnsmasq_down = 3,   ///< dnsmasq is known not to run
+  daemon_down = 4,    ///< no daemon answers on the control socket with its status
+};
+/// "not_installed", as the JSON output names it.
+const char* problem_name(Problem p);
+
+/// The daemon as `status` found it on its control socket.
+enum class DaemonState {
+  up,       ///< it answered with its status
+  down,     ///< nothing listens, it did not answer in time, or its answer was no status
+  unknown,  ///< the socket could not be asked (not this user's), so nothing is said of it
+};
+
+/// The verdict on a status, from what could be read: a part this user cannot read (the
+/// firewall without CAP_NET_ADMIN, a file or socket of another user) is not judged, and
+/// never counts as missing.
+struct Verdict {
+  std::vector<Problem> problems;       ///< most fundamental first; empty: all is well
+  std::vector<std::string> unchecked;  ///< the parts not judged: nftables, files, dnsmasq, daemon
+  int exit_code() const { return problems.empty() ? 0 : static_cast<int>(problems.front()); }
+};
+Verdict judge(const Status& s, DaemonState daemon);
 
 }  // namespace dashctl::plumbing

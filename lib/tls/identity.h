@@ -2,8 +2,8 @@
 // dashctl's own TLS identity for the buttons: an RSA 2048 key (old embedded TLS stacks may
 // offer RSA key exchange only) and a self-signed certificate naming the intercepted hosts.
 // No button can verify it; a button that checks the certificate gives up at once, which is
-// what saves its battery (see dashctl-run(8), BUTTON LIFE). Only this file and the TLS
-// endpoint speak to OpenSSL.
+// what saves its battery (see dashctl-run(8), BUTTON LIFE). This file, the TLS endpoint and
+// the MQTT client's mqtts:// context speak to OpenSSL.
 
 #include <string>
 #include <vector>

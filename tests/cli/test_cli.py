@@ -9,10 +9,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from dashtest import MAIN, ConfigDir, Skip, check, clean_env, run_case  # noqa: E402
+from dashtest import MAIN, ConfigDir, Skip, check, clean_env, run_case, write  # noqa: E402
 
 DASHCTL = sys.argv[1]
 
@@ -77,8 +78,8 @@ def case_usage_errors(ws):
            stderr_has="dashctl: button add: --mac: 'zz' is not a MAC address")
     expect(ws.dashctl("button", "add", "X!", "--mac", "ac:63:be:00:00:01"), 64,
            stderr_has="'X!' is not a valid button name")
-    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--window", "10"), 64,
-           stderr_has="--window: '10' is not a duration")
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--window", "10x"), 64,
+           stderr_has="--window: '10x' is not a duration")
     expect(ws.dashctl("button", "rename", "a"), 64)
     expect(ws.dashctl("config"), 64)
     _, err = expect(["button", "add", "x", "--mac"], 64)
@@ -96,9 +97,21 @@ def case_did_you_mean(ws):
 
 def case_missing_config(ws):
     missing = os.path.join(ws.dir, "nope.toml")
-    expect(["-c", missing, "button", "list"], 66,
-           stderr_has=f"dashctl: reading {missing}: No such file or directory")
+    expect(["-c", missing, "button", "list"], 66, stderr_has=f"dashctl: no config at {missing}")
     expect(["-c", missing, "config", "check"], 66)
+
+
+def case_no_config_says_how_to_start(ws):
+    """Without a config, every verb that needs one says how to get one, as setup does."""
+    missing = os.path.join(ws.dir, "nope.toml")
+    hint = "hint: start with 'sudo dashctl setup --iot-interface IFACE', which writes one"
+    for verb in (["status"], ["run"], ["learn"], ["learn", "--timeout", "60"], ["button", "list"],
+                 ["button", "show", "x"], ["button", "add", "x", "--ip", "10.77.0.9"], ["button", "remove", "x"],
+                 ["button", "rename", "x", "y"], ["button", "test", "x"], ["teardown"], ["setup"]):
+        _, err = expect(["-c", missing, *verb], 66, stderr_has=[f"no config at {missing}\n", hint])
+        check("No such file" not in err and len(err.strip().splitlines()) == 2, f"{verb}: {err}")
+    expect(["button", "list"], 66, env={"DASHCTL_CONFIG": missing}, stderr_has=hint)
+    check(not os.path.exists(os.path.join(ws.dir, "buttons.d")), "a verb wrote beside a config that is not there")
 
 
 def case_bad_config_exit(ws):
@@ -235,6 +248,252 @@ def case_env_config(ws):
     missing = os.path.join(ws.dir, "other.toml")
     expect(["button", "list"], 66, env={"DASHCTL_CONFIG": missing}, stderr_has=missing)
     expect(["-c", ws.config, "button", "list"], 0, env={"DASHCTL_CONFIG": missing})  # -c wins
+
+
+def case_messages_say_what_to_do(ws):
+    """Config problems a user can act on: what to add, the type wanted, the range."""
+    path = ws.write("buttons.d/x.toml", "")
+    expect(ws.dashctl("config", "check"), 65,
+           stderr_has=f"{path}:1:1: button 'x' needs a mac or an ip to be recognised by: add mac = "
+                      '"<its MAC address>" (or ip = "<its static address>") to buttons.d/x.toml\n')
+    os.remove(path)
+    ws.write("dashctl.toml", MAIN.replace("[network]\n", "[network]\nlisten_port = 1443.0\n"))
+    expect(ws.dashctl("config", "check"), 65,
+           stderr_has=f"{ws.config}:2:15: network.listen_port must be a port: an integer from 1 to 65535, "
+                      "not a decimal number (write 1443)\n")
+    ws.write("dashctl.toml", MAIN)
+    path = ws.write("buttons.d/y.toml", 'ip = "10.77.0.5"\nwindow = "99999999999999h"\n')
+    expect(ws.dashctl("config", "check"), 65,
+           stderr_has=f"{path}:2:10: window: '99999999999999h' is out of range: it must be between 100ms and 1h\n")
+
+
+def case_flag_durations(ws):
+    """On the command line a bare number is seconds, as systemd reads it; a duration too long
+    to hold is out of range, not malformed."""
+    # The timeout is taken: learn goes on to the interface, which the test config's is not.
+    expect(ws.dashctl("learn", "--timeout", "60"), 69, stderr_has="interface br-iot does not exist")
+    expect(ws.dashctl("learn", "--timeout", "0"), 64,
+           stderr_has="dashctl: learn: --timeout: '0' is out of range: it must be between 1s and 24h")
+    expect(ws.dashctl("learn", "--timeout", "99999999999999h"), 64, stderr_has="is out of range")
+    expect(ws.dashctl("learn", "--timeout", "1m30"), 64,
+           stderr_has="--timeout: '1m30' is not a duration (like 90s, 500ms, 5m, or 90 for seconds)")
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--window", "99999999999999h"), 64,
+           stderr_has="--window: '99999999999999h' is out of range: it must be between 100ms and 1h")
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--window", "5"), 0)
+    out, _ = expect(ws.dashctl("--json", "button", "show", "x"), 0)
+    check(json.loads(out)["window_ms"] == 5000, out)
+    check('window = "5s"' in open(os.path.join(ws.dir, "buttons.d", "x.toml")).read(), "the file keeps the unit")
+
+
+def exec_argv(ws, value):
+    """The argv `button add --exec VALUE` saves."""
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--exec", value), 0)
+    out, _ = expect(ws.dashctl("--json", "button", "show", "x"), 0)
+    expect(ws.dashctl("button", "remove", "x"), 0)
+    return json.loads(out)["on_press"][0]["exec"]["argv"]
+
+
+def case_exec_words(ws):
+    """--exec splits its value as sh would, quotes and backslashes included, and refuses what
+    only a shell could do, since none runs."""
+    for value, argv in [
+        ("/usr/bin/logger pressed {button}", ["/usr/bin/logger", "pressed", "{button}"]),
+        ('/usr/bin/notify-send "Door bell" {button}', ["/usr/bin/notify-send", "Door bell", "{button}"]),
+        ("/bin/echo 'it''s' a\\ b \"\\\"q\\\" \\\\\" '' x", ["/bin/echo", "its", "a b", '"q" \\', "", "x"]),
+        ("/bin/echo '$HOME | `x` ;' \\$5 \"a|b;c\"", ["/bin/echo", "$HOME | `x` ;", "$5", "a|b;c"]),
+        ("  /bin/echo\t*.log ~ #x  ", ["/bin/echo", "*.log", "~", "#x"]),
+        ("/bin/sh -c 'echo $DASHCTL_BUTTON | logger'", ["/bin/sh", "-c", "echo $DASHCTL_BUTTON | logger"]),
+    ]:
+        got = exec_argv(ws, value)
+        check(got == argv, f"--exec {value!r} gave {got}, not {argv}")
+    for value, says in [
+        ("/bin/echo hi | logger", "the | in '/bin/echo hi | logger' needs a shell, and no shell runs the program"),
+        ('/bin/echo "$HOME"', "the $ in"),
+        ("/bin/echo $HOME", "the $ in"),
+        ("/bin/echo `id`", "the ` in"),
+        ("/bin/true; /bin/false", "the ; in"),
+        ("/bin/echo > /tmp/x", "the > in"),
+        ("/bin/sleep 1 &", "the & in"),
+        ("/bin/echo 'open", "the ' that opens a quoted part of '/bin/echo 'open' is not closed"),
+        ('/bin/echo "open', "the \" that opens a quoted part"),
+        ("/bin/echo \\", "'/bin/echo \\' ends in a \\ that escapes nothing"),
+    ]:
+        expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--exec", value), 64,
+               stderr_has=f"dashctl: button add: --exec: {says}")
+    expect(ws.dashctl("button", "add", "x", "--ip", "10.77.0.5", "--exec", "/bin/echo a|b"), 64,
+           stderr_has="hint: to pass it as it is, quote it ('...') or put a \\ before it; for a shell's features, "
+                      "run one: --exec '/bin/sh -c \"...\"'")
+    expect(ws.dashctl("learn", "--exec", "/bin/echo 'open"), 64, stderr_has="dashctl: learn: --exec: the '")
+    check(not os.path.exists(os.path.join(ws.dir, "buttons.d", "x.toml")), "a refused --exec wrote a button")
+
+
+# ---- status: its exit code -----------------------------------------------------------------
+
+STATUS_MAIN = """\
+[network]
+iot_interface = "lo"
+listen_address = "127.0.0.1"
+
+[dnsmasq]
+conf_dir = "{dir}/dnsmasq.d"
+state_dir = "{dir}/state"
+reload = "pidfile:{dir}/dnsmasq.pid"
+dhcp_script = false
+
+[daemon]
+control_socket = "{dir}/control.sock"
+"""
+
+# What a daemon answers at the least (daemon::read_status).
+DAEMON_ANSWER = json.dumps({"pid": 1, "uptime_s": 5, "listen": "127.0.0.1:1443",
+                            "counters": {"connections": 0, "presses": 0}, "buttons": [], "unknown": []})
+
+
+def install_files(ws, user):
+    """Writes dnsmasq's files as `setup` would, from the diffs of `setup --dry-run` (setup
+    itself would change the firewall, which a CLI test never does)."""
+    out, _ = expect(ws.dashctl("setup", "--dry-run"), 0, user=user)
+    path, files, before = None, {}, ""
+    for line in out.splitlines():
+        if line.startswith("# +++ "):
+            check(before == "# --- /dev/null", f"install_files writes new files only: {out}")
+            path = line[len("# +++ "):]
+            files[path] = ""
+        elif path and line.startswith("# +"):
+            files[path] += line[len("# +"):] + "\n"
+        elif path and line == "# +":
+            files[path] += "\n"
+        before = line
+    check(files, f"setup --dry-run showed no file to write: {out}")
+    for path, text in files.items():
+        write(path, text)
+    return list(files)
+
+
+class FakeDaemon:
+    """A control socket that answers `status` (or, with answer=None, takes the connection and
+    never answers)."""
+
+    def __init__(self, path, answer=DAEMON_ANSWER, mode=0o777):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        os.chmod(path, mode)
+        self.sock.listen(8)
+        self.answer, self.path, self.held = answer, path, []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.answer is None:
+                self.held.append(c)
+                continue
+            c.recv(4096)
+            c.sendall(self.answer.encode())
+            c.close()
+
+    def close(self):
+        self.sock.close()
+        for c in self.held:
+            c.close()
+        os.remove(self.path)
+
+
+def status_as(ws, user, code):
+    """`status` and `--json status` as `user`: both exit `code`; returns the JSON."""
+    expect(ws.dashctl("status"), code, user=user)
+    out, _ = expect(ws.dashctl("--json", "status"), code, user=user)
+    data = json.loads(out)
+    check(data["exit_status"] == code, out)
+    return data
+
+
+def case_status_exit_codes(ws):
+    """status exits 0 when all is in place and running, else 1 not installed, 2 out of date,
+    3 dnsmasq down, 4 daemon down, the most fundamental winning; it judges only what it can read,
+    and a firewall it cannot read is never 'not installed'. Runs without the privilege to read
+    the firewall (as nobody under root): the lab's case status_exit_codes has the table."""
+    user = None
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            raise Skip("setpriv (util-linux) is needed to run as an unprivileged user")
+        user = 65534  # nobody: never the host's firewall
+    os.chmod(ws.dir, 0o755)
+    os.makedirs(os.path.join(ws.dir, "dnsmasq.d"))
+    ws.write("dashctl.toml", STATUS_MAIN.format(dir=ws.dir))
+
+    data = status_as(ws, user, 1)
+    check(data["problems"] == ["not_installed", "dnsmasq_down", "daemon_down"] and data["unchecked"] == ["nftables"]
+          and data["ok"] is False, f"nothing installed: {data}")
+    files = install_files(ws, user)
+    check(len(files) == 3, f"setup --dry-run showed {files}")
+    data = status_as(ws, user, 3)
+    check(data["problems"] == ["dnsmasq_down", "daemon_down"], f"dnsmasq down: {data}")
+    ws.write("dnsmasq.pid", f"{os.getpid()}\n")  # a live process: dnsmasq runs
+    data = status_as(ws, user, 4)
+    check(data["problems"] == ["daemon_down"] and data["daemon"] is None, f"no daemon: {data}")
+
+    sock = os.path.join(ws.dir, "control.sock")
+    silent = FakeDaemon(sock, answer=None)  # there, but it never answers
+    try:
+        data = status_as(ws, user, 4)
+        check("did not answer in time" in data.get("daemon_error", ""), f"a daemon that does not answer: {data}")
+    finally:
+        silent.close()
+    bad = FakeDaemon(sock, answer='{"no": "status"}')
+    try:
+        data = status_as(ws, user, 4)
+        check(data["problems"] == ["daemon_down"] and data["daemon"] is None, f"an answer that is no status: {data}")
+    finally:
+        bad.close()
+
+    daemon = FakeDaemon(sock)
+    try:
+        # Everything it can read is in place and running: 0, though `ok` (which needs the
+        # table) is false; the firewall is not judged.
+        data = status_as(ws, user, 0)
+        check(data["problems"] == [] and data["unchecked"] == ["nftables"] and data["ok"] is False, f"{data}")
+        expect(ws.dashctl("status"), 0, user=user, stdout_has=["nftables: unknown", "listener: up 5s"])
+        # A button the files do not have yet: out of date.
+        ws.write("dashctl.toml", STATUS_MAIN.format(dir=ws.dir) + '\n[[button]]\nname = "hall"\nmac = "ac:63:be:00:00:01"\nip = "127.0.0.5"\n')
+        data = status_as(ws, user, 2)
+        check(data["problems"] == ["out_of_date"], f"a stale file: {data}")
+        # And a file missing too: not installed wins.
+        os.remove(files[0])
+        data = status_as(ws, user, 1)
+        check(data["problems"] == ["not_installed", "out_of_date"], f"missing and stale: {data}")
+        ws.write("dashctl.toml", STATUS_MAIN.format(dir=ws.dir))
+        install_files(ws, user)
+        status_as(ws, user, 0)
+        # Files that cannot be compared (the interface is gone): out of date, not all well.
+        ws.write("dashctl.toml", STATUS_MAIN.format(dir=ws.dir).replace('"lo"', '"dashctl-none0"').replace(
+            'listen_address = "127.0.0.1"', 'listen_address = "127.0.0.1"\nsubnet = "127.0.0.0/8"'))
+        data = status_as(ws, user, 2)
+        check(data["problems"] == ["out_of_date"] and any("does not exist" in w for w in data["warnings"]), f"{data}")
+        ws.write("dashctl.toml", STATUS_MAIN.format(dir=ws.dir))
+        if user is not None:
+            # Files this user may not read: not judged, never 'missing'.
+            os.chmod(os.path.join(ws.dir, "state"), 0o700)
+            data = status_as(ws, user, 0)
+            check(data["unchecked"] == ["nftables", "files"], f"unreadable files: {data}")
+            os.chmod(os.path.join(ws.dir, "state"), 0o755)
+    finally:
+        daemon.close()
+    if user is not None:
+        # A socket this user may not use: whether a daemon runs is not known, and not judged.
+        private = FakeDaemon(sock, mode=0o700)
+        try:
+            data = status_as(ws, user, 0)
+            check(data["unchecked"] == ["nftables", "daemon"] and "Permission denied" in data["daemon_error"],
+                  f"a socket of another user: {data}")
+        finally:
+            private.close()
+    # Real errors keep their sysexits codes.
+    ws.write("dashctl.toml", "[network\n")
+    expect(ws.dashctl("status"), 65, user=user)
 
 
 # ---- dhcp-event: dnsmasq's dhcp-script -----------------------------------------------------

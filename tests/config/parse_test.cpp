@@ -144,7 +144,12 @@ TEST_CASE("every validation rule reports its problem at its place") {
       {"privileged NTP port", kNet + "ntp_port = 123\n", "123", "network.ntp_port must be 1024 or above"},
       {"tls not a boolean", kNet + "tls = \"yes\"\n", "\"yes\"", "network.tls must be true or false"},
       {"relative state_dir", kNet + "[daemon]\nstate_dir = \"state\"\n", "\"state\"", "daemon.state_dir"},
-      {"port type", kNet + "listen_port = \"1443\"\n", "\"1443\"", "must be a port number, not a string"},
+      {"port type", kNet + "listen_port = \"1443\"\n", "\"1443\"",
+       "network.listen_port must be a port: an integer from 1 to 65535, not a string"},
+      {"port with a decimal point", kNet + "listen_port = 1443.0\n", "1443.0",
+       "network.listen_port must be a port: an integer from 1 to 65535, not a decimal number (write 1443)"},
+      {"port a fraction", kNet + "intercept_ports = [443.5]\n", "443.5",
+       "network.intercept_ports must be a port: an integer from 1 to 65535, not a decimal number"},
       {"intercept port twice", kNet + "intercept_ports = [443, 443]\n", "443]", "lists 443 twice"},
       {"intercept port is listen port", kNet + "intercept_ports = [443, 1443]\n", "1443]",
        "cannot contain listen_port 1443"},
@@ -192,6 +197,8 @@ TEST_CASE("every validation rule reports its problem at its place") {
       {"bad ip", kNet + button("ip = \"10.77.0.300\"\n"), "\"10.77.0.300\"", "is not an IPv4 address"},
       {"bad window", kNet + button("mac = \"ac:63:be:00:00:01\"\nwindow = \"10\"\n"), "\"10\"",
        "'10' is not a duration"},
+      {"window too long to hold", kNet + button("mac = \"ac:63:be:00:00:01\"\nwindow = \"99999999999999h\"\n"),
+       "\"9999", "window: '99999999999999h' is out of range: it must be between 100ms and 1h"},
       {"window range", kNet + button("mac = \"ac:63:be:00:00:01\"\nwindow = \"5ms\"\n"), "\"5ms\"",
        "must be between 100ms and 1h"},
       {"bad battery_capacity", kNet + button("mac = \"ac:63:be:00:00:01\"\nbattery_capacity = 7000\n"), "7000",
@@ -299,4 +306,18 @@ TEST_CASE("more rules: empty host list, addresses that no device can have") {
         "button[0].ip: 224.0.0.1 cannot be a device's address");
   CHECK(problems_of("[network]\niot_interface = \"br\"\n" + button("ip = \"0.0.0.5\"\n")).at(0).message ==
         "button[0].ip: 0.0.0.5 cannot be a device's address");
+}
+
+TEST_CASE("a button without a mac or an ip is told what to add, and where") {
+  std::vector<Diagnostic> problems;
+  CHECK_FALSE(parse_button_file("", "/etc/dashctl/buttons.d/x.toml", "x", problems));
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].str() ==
+        "/etc/dashctl/buttons.d/x.toml:1:1: button 'x' needs a mac or an ip to be recognised by: add mac = "
+        "\"<its MAC address>\" (or ip = \"<its static address>\") to buttons.d/x.toml");
+  const auto inline_problems = problems_of(kNet + button("window = \"5s\"\n"));
+  REQUIRE(inline_problems.size() == 1);
+  CHECK(inline_problems[0].message ==
+        "button 'b1' needs a mac or an ip to be recognised by: add mac = \"<its MAC address>\" (or ip = "
+        "\"<its static address>\") to its [[button]] table");
 }

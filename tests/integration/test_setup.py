@@ -2,6 +2,7 @@
 """dashctl setup, teardown and status in the lab: the real kernel's nftables and real dnsmasq."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labfixture import ENDPOINT, Dashctl, Lab, check, ok, run_case  # noqa: E402
+from labfixture import ENDPOINT, NOBODY, Dashctl, Lab, check, daemon_dashctl, ok, run_case  # noqa: E402
 
 
 def table(lab):
@@ -20,6 +21,16 @@ def our_files(lab):
     st = lab.state
     return {p: os.path.exists(p) for p in (f"{st}/dnsmasq.d/dashctl.conf", f"{st}/dashctl/hosts",
                                            f"{st}/dashctl/dhcp-hosts", f"{st}/dashctl/dhcp-script")}
+
+
+def status_json(d, code, user=None):
+    """`dashctl --json status`, which must exit `code` (0 all well, 1 not installed, 2 out of
+    date, 3 dnsmasq down, 4 daemon down: dashctl-status(8)); returns its JSON."""
+    p = d("--json", "status", user=user)
+    check(p.returncode == code, f"status exited {p.returncode}, not {code}:\n{p.stdout}{p.stderr}")
+    status = json.loads(p.stdout)
+    check(status["exit_status"] == code, f"{status}")
+    return status
 
 
 def case_setup_installs(repo):
@@ -40,8 +51,9 @@ def case_setup_installs(repo):
         check(out.strip() == "already up to date", f"second setup: {out}")
         check(table(lab) == rules, "a second setup changed the table (handles differ)")
         check(lab.file("dnsmasq.pid").strip() == pid, "a second setup restarted dnsmasq")
-        status = json.loads(ok(d("--json", "status"), "status"))
+        status = status_json(d, 4)  # all in place; no daemon runs
         check(status["ok"] and status["nftables"]["current"] and status["dnsmasq"]["running"], f"{status}")
+        check(status["problems"] == ["daemon_down"] and status["unchecked"] == [], f"{status}")
         check([f["state"] for f in status["files"]] == ["current"] * 4, f"{status}")
         script = f"{lab.state}/dashctl/dhcp-script"
         check(os.stat(script).st_mode & 0o777 == 0o755, f"dhcp-script mode {os.stat(script).st_mode:o}")
@@ -192,7 +204,7 @@ def case_encoding_matches_nft(repo):
         p = subprocess.run(["ip", "netns", "exec", f"{lab.name}-router", "nft", "-f", "-"], input=text,
                            capture_output=True, text=True, timeout=30)
         check(p.returncode == 0, f"nft -f: {p.stderr}")
-        status = json.loads(ok(d("--json", "status"), "status"))
+        status = status_json(d, 1)  # the table only: dnsmasq's files are not installed
         check(status["nftables"]["present"] and status["nftables"]["current"],
               f"dashctl reads nft's table as different: {status['nftables']}")
 
@@ -212,8 +224,12 @@ def case_unprivileged(repo):
         p = d("setup", user=65534)
         check(p.returncode == 77 and "Operation not permitted" in p.stderr, f"{p.returncode}: {p.stderr}")
         check(not any(our_files(lab).values()), f"files written after the firewall failed: {our_files(lab)}")
+        # The firewall it cannot read is not judged; the files it can read are missing.
         p = d("status", user=65534)
-        check(p.returncode == 0 and "needs root" in p.stdout, f"status as nobody: {p.stdout}{p.stderr}")
+        check(p.returncode == 1 and "needs root" in p.stdout, f"status as nobody: {p.stdout}{p.stderr}")
+        status = status_json(d, 1, user=65534)
+        check(status["problems"] == ["not_installed", "daemon_down"] and status["unchecked"] == ["nftables"],
+              f"{status}")
 
 
 def case_kernel_errors(repo):
@@ -235,9 +251,11 @@ def case_foreign_drop(repo):
                            text=True, timeout=30,
                            input="table inet fw {\n chain input {\n  type filter hook input priority 10; policy drop;\n }\n}\n")
         check(p.returncode == 0, p.stderr)
-        out = ok(d("status"), "status")
-        check("warning:  table inet fw chain input drops by default on hook input" in out, out)
-        check(json.loads(ok(d("--json", "status"), "status --json"))["ok"] is True, "a warning is not a failure")
+        p = d("status")
+        check(p.returncode == 4, f"status exited {p.returncode} (4: no daemon runs)")
+        check("warning:  table inet fw chain input drops by default on hook input" in p.stdout, p.stdout)
+        status = status_json(d, 4)
+        check(status["ok"] is True and status["problems"] == ["daemon_down"], f"a warning is not a failure: {status}")
 
 
 def case_first_setup(repo):
@@ -326,7 +344,76 @@ add rule inet dashctl input tcp dport vmap @hand_ports
         out = ok(d("setup"), "setup with a working reload")
         check("installed table inet dashctl" in out and "restarted" in out, out)
         check(lab.env["MAC_BTN1"] in lab.file("dashctl/dhcp-hosts"), lab.file("dashctl/dhcp-hosts"))
-        check(json.loads(ok(d("--json", "status"), "status"))["ok"], "status after the repair")
+        status = status_json(d, 4)  # all in place; no daemon in this test
+        check(status["problems"] == ["daemon_down"], f"status after the repair: {status}")
+
+
+def start_daemon(lab, d):
+    """dashctl run as nobody in the router namespace; returns the process once it answers on
+    its control socket."""
+    log = open(os.path.join(lab.state, "run.log"), "a+")
+    p = subprocess.Popen(["ip", "netns", "exec", f"{lab.name}-router", "setpriv", f"--reuid={NOBODY}",
+                          f"--regid={NOBODY}", "--clear-groups", d.binary, "-c", d.config, "run"],
+                         stdout=log, stderr=log)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        check(p.poll() is None, f"dashctl run exited {p.returncode}:\n{lab.file('run.log')}")
+        out = d("--json", "status").stdout
+        if out and json.loads(out)["daemon"]:
+            return p
+        time.sleep(0.1)
+    check(False, f"the daemon does not answer:\n{lab.file('run.log')}")
+
+
+def case_status_exit_codes(repo):
+    """status exits 0 when all is installed, current and running, else the code of the most
+    fundamental problem: 1 not installed, 2 out of date, 3 dnsmasq down, 4 daemon down."""
+    with Lab(repo) as lab:
+        d, _ = daemon_dashctl(lab)
+        status = status_json(d, 1)
+        check(status["problems"] == ["not_installed", "daemon_down"] and not status["ok"], f"before setup: {status}")
+        check([f["state"] for f in status["files"]] == ["missing"] * 4, f"{status}")
+        ok(d("setup"), "setup")
+        check(status_json(d, 4)["problems"] == ["daemon_down"], "after setup, without a daemon")
+        daemon = start_daemon(lab, d)
+        try:
+            status = status_json(d, 0)
+            check(status["ok"] and status["problems"] == [] and status["unchecked"] == [], f"all well: {status}")
+            p = d("status")
+            check(p.returncode == 0 and "listener: up" in p.stdout, f"{p.returncode}: {p.stdout}{p.stderr}")
+            # Without root the firewall is not judged, and what it can read is all well.
+            status = status_json(d, 0, user=NOBODY)
+            check(status["unchecked"] == ["nftables"] and not status["ok"], f"as nobody: {status}")
+
+            # A button written by hand: dnsmasq's dhcp-hosts file is behind the config.
+            os.makedirs(os.path.join(d.dir, "buttons.d"), exist_ok=True)
+            with open(os.path.join(d.dir, "buttons.d", "btn1.toml"), "w") as f:
+                f.write(f'mac = "{lab.env["MAC_BTN1"]}"\nip = "10.77.0.201"\n')
+            status = status_json(d, 2)
+            check(status["problems"] == ["out_of_date"] and "stale" in [f["state"] for f in status["files"]],
+                  f"a stale file: {status}")
+            ok(d("setup"), "setup after the button")
+            status_json(d, 0)
+            # The table changed behind dashctl's back.
+            lab.exec("router", "nft", "flush", "chain", "inet", "dashctl", "input", check_rc=True)
+            status = status_json(d, 2)
+            check(status["problems"] == ["out_of_date"] and status["nftables"]["differences"], f"{status}")
+            ok(d("setup"), "setup after the flush")
+            status_json(d, 0)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=15)
+        check(status_json(d, 4)["problems"] == ["daemon_down"], "the daemon stopped")
+        pid = int(lab.file("dnsmasq.pid").strip())
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+            time.sleep(0.05)
+        status = status_json(d, 3)
+        check(status["problems"] == ["dnsmasq_down", "daemon_down"], f"dnsmasq stopped: {status}")
+        ok(d("teardown"), "teardown")
+        status = status_json(d, 1)
+        check(status["problems"] == ["not_installed", "dnsmasq_down", "daemon_down"], f"after teardown: {status}")
 
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
