@@ -152,6 +152,11 @@ struct Client::Impl {
   std::vector<Subscription> subscriptions;
   std::function<void()> connect_handler;
   Stats stats;
+  /// Who said "online" last on the availability topic: `<availability_topic>/client`, retained,
+  /// the client id, published just before "online". Another daemon's id there means this one
+  /// is not the one online, and says no "offline" when it stops.
+  std::string owner_topic;
+  bool shared_warned = false;
 
   /// Asio handlers hold this weakly: after the client is gone they do nothing.
   std::shared_ptr<int> alive = std::make_shared<int>(0);
@@ -184,6 +189,34 @@ struct Client::Impl {
       mosquitto_destroy(mosq);
       throw;
     }
+    if (!options.availability_topic.empty()) watch_availability();
+  }
+
+  /// Another daemon on the same availability topic (the same topic_prefix) that stops says
+  /// "offline" while this one runs: said again. And when this one stops after another came
+  /// online there, it leaves the topic to it.
+  void watch_availability() {
+    owner_topic = options.availability_topic + "/client";
+    subscriptions.push_back({owner_topic, [this](const std::string&, const std::string& payload) {
+                               stats.online_elsewhere = !payload.empty() && payload != options.client_id;
+                               if (!stats.online_elsewhere || shared_warned) return;
+                               shared_warned = true;
+                               spdlog::warn("mqtt: another client ({}) says it is online on {}: give each daemon its "
+                                            "own mqtt.topic_prefix",
+                                            payload, options.availability_topic);
+                             }});
+    subscriptions.push_back({options.availability_topic, [this](const std::string&, const std::string& payload) {
+                               if (payload != "offline" || state != State::connected) return;
+                               spdlog::info("mqtt: {} said offline while this daemon runs: online again",
+                                            options.availability_topic);
+                               announce();
+                             }});
+  }
+
+  /// This daemon is the one online: its id, then "online", both retained.
+  void announce() {
+    send({owner_topic, options.client_id, 1, true, false});
+    send({options.availability_topic, "online", 1, true, false});
   }
 
   ~Impl() {
@@ -418,7 +451,7 @@ struct Client::Impl {
     failure_logged = false;
     spdlog::info("mqtt: connected to {}:{}{}", options.host, options.port,
                  address == options.host ? "" : " (" + address + ")");
-    if (!options.availability_topic.empty()) send({options.availability_topic, "online", 1, true, false});
+    if (!options.availability_topic.empty()) announce();
     std::set<std::string> done;
     for (const auto& s : subscriptions)
       if (done.insert(s.filter).second) subscribe_now(s.filter);
@@ -558,7 +591,9 @@ struct Client::Impl {
     release();
     const auto deadline = Clock::now() + grace;
     if (was_connected) {
-      if (!options.availability_topic.empty()) send({options.availability_topic, "offline", 1, true, false});
+      // Not when another daemon said it is online since this one did: it still is.
+      if (!options.availability_topic.empty() && !stats.online_elsewhere)
+        send({options.availability_topic, "offline", 1, true, false});
       pump(deadline, [this] { return inflight.empty(); });
       if (!inflight.empty())
         spdlog::warn("mqtt: {} not acknowledged within {} ms", plural(inflight.size(), "message"), grace.count());

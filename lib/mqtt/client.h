@@ -37,7 +37,10 @@ struct Options {
   std::string client_id;
   std::string username, password;
   std::chrono::seconds keepalive{30};
-  std::string availability_topic;  ///< "online" (retained) once connected; "offline" as the will and on stop()
+  /// "online" (retained) once connected, after the client id to `<availability_topic>/client`
+  /// (retained); "offline" as the will, and on stop() unless another client came online
+  /// since; "online" again when another client says "offline" while this one runs.
+  std::string availability_topic;
   size_t queue_limit = 1000;       ///< messages held while not connected; beyond it the oldest are dropped
   /// How the broker's host name is looked up before every connection attempt; empty: Boost.Asio's
   /// resolver (getaddrinfo on a thread of Asio's own). Tests give a fake.
@@ -50,6 +53,9 @@ struct Stats {
   uint64_t queued = 0;     ///< waiting now
   uint64_t dropped = 0;    ///< lost to the queue limit
   uint64_t connects = 0;
+  /// Another client said it is online on the availability topic since this one did (its id
+  /// in `<availability_topic>/client`): this one then says no "offline" when it stops.
+  bool online_elsewhere = false;
 };
 
 using MessageHandler = std::function<void(const std::string& topic, const std::string& payload)>;
