@@ -54,16 +54,17 @@ url = "mqtt://10.77.0.1:1883"
 
 
 def case_kill_button_add(repo):
-    """`dashctl button add` SIGKILLed at random moments, 200 times (fewer, at least 100, when 200 s are not
-    enough): after each kill every
-    file of the config is absent, or exactly its old or new text, and `config check` passes.
+    """`dashctl button add` SIGKILLed at random moments, 200 times: after each kill every file of
+    the config is absent, or exactly its old or new text, and `config check` passes.
 
-    No lab: it needs no root, but lives here beside the other faults. Three kinds of kill,
-    a third each: at a uniform time from 0 to 1.2 times an unkilled add's run; at the moment
-    the temporary file appears in buttons.d (found by polling), plus 0-2 ms, which lands in
-    the write itself, between mkostemp and rename; and at a normal time around when the file
-    appeared in the unkilled runs. The first kind mostly kills during start-up (the write is
-    about 2 ms of a 300 ms run), hence the two others. About 0.6 s a round."""
+    No lab: it needs no root, but lives here beside the other faults. Three kinds of kill, a
+    third each, two of them set by what the add has done rather than by the clock, so that a
+    busy machine changes how long the test takes, not what it tests: at a uniform time from 0
+    to 1.2 times an unkilled add's run (mostly in start-up: the write is about 2 ms of a 300 ms
+    run); at the moment the temporary file appears in buttons.d (found by polling), plus 0-2
+    ms, which lands in the write itself, between mkostemp and rename; and at the moment the
+    button's file appears, after the rename. Rounds are counted, never timed: about 0.6 s a
+    round on an idle machine, two or three times that on a busy one."""
     rounds = int(os.environ.get("FAULTS_ROUNDS", "200"))
     binary = os.environ["DASHCTL"]
     tmp = tempfile.mkdtemp(prefix="dashctl-faults-")
@@ -104,23 +105,20 @@ def case_kill_button_add(repo):
         t_start = time.monotonic()
         done = 0
         for i in range(rounds):
-            if time.monotonic() - t_start > 200:
-                break  # a loaded machine: fewer rounds, at least half (checked below)
             done += 1
             kind = i % 3
             p = subprocess.Popen(add, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             t0 = time.monotonic()
             if kind == 0:
                 time.sleep(random.uniform(0, 1.2 * run_time))
-            elif kind == 1:
-                # Busy-wait for the temporary file (or the end), then a moment more.
-                deadline = t0 + 3 * run_time + 1
-                while p.poll() is None and time.monotonic() < deadline:
-                    if any(n.startswith(".k.toml.") for n in os.listdir(bdir)) or os.path.exists(final):
-                        break
-                time.sleep(random.uniform(0, 0.002))
             else:
-                time.sleep(max(0.0, random.gauss(write_time, 0.03)))
+                # Busy-wait for the temporary file (kind 1) or the button's file (kind 2), or the
+                # end; bounded by the process itself, which ends on its own.
+                while p.poll() is None:
+                    if os.path.exists(final) or (kind == 1 and any(n.startswith(".k.toml.") for n in os.listdir(bdir))):
+                        break
+                if kind == 1:
+                    time.sleep(random.uniform(0, 0.002))
             p.kill()
             p.wait(timeout=10)
             # Every file: absent, the old or the new text.
@@ -141,7 +139,6 @@ def case_kill_button_add(repo):
         leftovers = temps(bdir, "k.toml")
         print(f"{done} kills in {took:.0f} s: {outcomes['old']} before the rename (old), {outcomes['new']} after "
               f"(new), {len(leftovers)} temporary files left behind by kills between mkostemp and rename")
-        check(done >= rounds // 2, f"only {done} rounds in {took:.0f} s")
         check(outcomes["old"] >= done // 10 and outcomes["new"] >= done // 10,
               f"the kills did not spread over the write: {outcomes}")
         # Leftovers are hidden: the loader skips them, a later add and config check cope.
@@ -216,9 +213,10 @@ def case_kill_learn(repo):
     between its rename and the SIGHUP. Then setup, and, when the button was saved, its file
     removed and setup again. Each round starts the sanitizer build of dashctl four or five
     times (learn, config check, setup, setup), about 0.2 s each: about 1.1 s a round on an
-    idle machine, so 200 rounds take under 4 minutes; on a loaded one it stops at 260 s and
-    needs a third of the rounds at least."""
-    rounds = int(os.environ.get("FAULTS_LEARN_ROUNDS", "200"))
+    idle machine, so 120 rounds take about 2 minutes, and two or three times that on a busy
+    one: rounds are counted, never timed, and three of the four kinds of kill are set by what
+    learn has done, not by the clock."""
+    rounds = int(os.environ.get("FAULTS_LEARN_ROUNDS", "120"))
     with Lab(repo, buttons=1) as lab:
         d = Dashctl(lab)
         ok(d("setup"), "setup")
@@ -264,8 +262,6 @@ def case_kill_learn(repo):
         t_start = time.monotonic()
         done = 0
         for i in range(rounds):
-            if time.monotonic() - t_start > 260:
-                break
             done += 1
             kind = i % 4
             log_at = len(lab.file("dnsmasq.log"))
@@ -275,7 +271,8 @@ def case_kill_learn(repo):
             if kind == 0:
                 time.sleep(random.uniform(0, 1.2 * t_exit))
             else:
-                deadline = t0 + 3 * t_exit + 2
+                # learn ends by itself at its --timeout: the deadline only guards the test.
+                deadline = t0 + 40
                 while p.poll() is None and time.monotonic() < deadline:
                     if kind == 1 and os.path.exists(bfile):
                         break
@@ -334,7 +331,6 @@ def case_kill_learn(repo):
         check(f"removed {len(stale) - 1} temporary file" in out, f"setup said:\n{out}")
         check(not temps(bdir, "button-1.toml") and not temps(state, "dhcp-hosts"), f"left: {os.listdir(state)}")
         check(os.path.exists(young) and os.path.exists(foreign), "setup removed a young or a foreign file")
-        check(done >= rounds // 3, f"only {done} rounds in {took:.0f} s")
         check(sum(v for k, v in seen.items() if "button" not in k) >= done // 10
               and sum(v for k, v in seen.items() if "lease" in k) >= done // 10,
               f"the kills did not spread over the save: {seen}")
