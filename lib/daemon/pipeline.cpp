@@ -63,9 +63,10 @@ void PressPipeline::remember(const config::Button& b, const press::Sighting& s, 
 void PressPipeline::tick(press::Clock::time_point now) {
   if (now - unknown_window_ < kUnknownWindow) return;
   if (unknown_held_ > 0) {
+    const size_t remembered = tracker_.unknown_devices().size();
     spdlog::warn("unknown devices: {} more report{} held back in {} s (at most {} a window); {} device{} remembered",
-                 unknown_held_, unknown_held_ == 1 ? "" : "s", kUnknownWindow.count(), kUnknownReports,
-                 tracker_.unknown_devices().size(), tracker_.unknown_devices().size() == 1 ? "" : "s");
+                 unknown_held_, unknown_held_ == 1 ? "" : "s", kUnknownWindow.count(), kUnknownReports, remembered,
+                 remembered == 1 ? "" : "s");
     if (config_->mqtt) mqtt_.publish(mqtt::unknown_summary_message(*config_->mqtt, unknown_held_, kUnknownWindow));
   }
   unknown_window_ = now;

@@ -13,6 +13,7 @@
 
 #include "dnsmasq/files.h"
 #include "dnsmasq/sample.h"
+#include "support/thrown.h"
 #include "support/tmpdir.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -46,22 +47,11 @@ size_t entries(const std::string& dir) {
   return n;
 }
 
-/// The util::Error `f` throws; fails the test when it throws none.
-util::Error error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const util::Error& e) {
-    return e;
-  }
-  FAIL("no util::Error was thrown");
-  return util::Error(util::Exit::ok, "");
-}
-
 /// Checks that setup and teardown both refuse the file at `path`, which dashctl did not write.
 void check_refused_as_foreign(const config::Config& c, const std::string& path) {
   for (const auto& plan : {std::function<void()>([&] { plan_setup(render(c, kListen)); }),
                            std::function<void()>([&] { plan_teardown(c); })}) {
-    const auto e = error_of(plan);
+    const auto e = test::thrown_by(plan);
     CHECK(e.code() == util::Exit::cant_create);
     CHECK(std::string(e.what()) ==
           path +
@@ -244,7 +234,7 @@ TEST_CASE("another dhcp-script in dnsmasq's config is refused, naming where it i
   CHECK(plan_setup(render(c, kListen), main_config).any_change());
 
   const auto refused = [&](const std::string& where) {
-    const auto e = error_of([&] { plan_setup(render(c, kListen), main_config); });
+    const auto e = test::thrown_by([&] { plan_setup(render(c, kListen), main_config); });
     CHECK(e.code() == util::Exit::data);
     CHECK(std::string(e.what()).starts_with(where + ": dnsmasq's dhcp-script is set there already"));
     CHECK(e.hint().find("dnsmasq.dhcp_script = false") != std::string::npos);
@@ -320,7 +310,7 @@ TEST_CASE("teardown of a partial install removes what is there") {
 TEST_CASE("a missing conf_dir means dnsmasq is not set up to read drop-ins") {
   TempDir dir;
   const auto c = test::sample_config(dir / "no-such-dir", dir / "state");
-  const auto e = error_of([&] { apply(plan_setup(render(c, kListen)), c); });
+  const auto e = test::thrown_by([&] { apply(plan_setup(render(c, kListen)), c); });
   CHECK(e.code() == util::Exit::unavailable);
   CHECK(std::string(e.what()).find(dir / "no-such-dir") != std::string::npos);
   CHECK(e.hint().find("conf-dir") != std::string::npos);

@@ -15,7 +15,7 @@
 
 #include "config/load.h"
 #include "plumbing/plumbing.h"
-#include "plumbing/thrown.h"
+#include "support/thrown.h"
 #include "support/tmpdir.h"
 #include "util/error.h"
 #include "util/fs.h"

@@ -12,7 +12,7 @@
 
 #include "config/load.h"
 #include "plumbing/button.h"
-#include "plumbing/thrown.h"
+#include "support/thrown.h"
 #include "support/tmpdir.h"
 #include "util/error.h"
 

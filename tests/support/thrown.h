@@ -1,5 +1,5 @@
 #pragma once
-// The plumbing tests' way to look at an error: the util::Error a call throws.
+// The tests' way to look at an error: the util::Error a call throws.
 
 #include <catch2/catch.hpp>
 
