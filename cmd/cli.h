@@ -36,6 +36,7 @@ void setup_setup(CLI::App& app, Globals& globals, Action& action);
 void setup_status(CLI::App& app, Globals& globals, Action& action);
 void setup_run(CLI::App& app, Globals& globals, Action& action);
 void setup_learn(CLI::App& app, Globals& globals, Action& action);
+void setup_provision(CLI::App& app, Globals& globals, Action& action);
 void setup_dhcp_event(CLI::App& app, Globals& globals, Action& action);
 void setup_button(CLI::App& app, Globals& globals, Action& action);
 void setup_config(CLI::App& app, Globals& globals, Action& action);

@@ -29,6 +29,7 @@ constexpr VerbSetup kVerbs[] = {
     setup_setup,  // setup and teardown
     setup_status,
     setup_learn,
+    setup_provision,
     setup_run,
     setup_button,
     setup_dhcp_event,

@@ -57,7 +57,7 @@ _dashctl()
     fi
 
     case $prev in
-        -c | --config | --exec | --socket)
+        -c | --config | --exec | --socket | --passphrase-file)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return
@@ -67,12 +67,12 @@ _dashctl()
             COMPREPLY=($(compgen -d -- "$cur"))
             return
             ;;
-        --iot-interface)
+        --iot-interface | --interface)
             COMPREPLY=($(compgen -W "$(_dashctl_interfaces)" -- "$cur"))
             return
             ;;
         --mac | --ip | --window | --mqtt | --webhook | --listen | --subnet | --listen-port | --lease-range | \
-            --name | --timeout)
+            --name | --timeout | --ssid | --address)
             return
             ;;
     esac
@@ -85,7 +85,8 @@ _dashctl()
         case $w in
             -c | --config | --mac | --ip | --window | --mqtt | --exec | --webhook | \
                 --iot-interface | --listen | --subnet | --listen-port | --lease-range | \
-                --conf-dir | --state-dir | --reload | --name | --timeout | --socket)
+                --conf-dir | --state-dir | --reload | --name | --timeout | --socket | \
+                --ssid | --passphrase-file | --address | --interface)
                 [[ ${COMP_WORDS[i + 1]} == = ]] && ((i++))
                 ((i++))
                 ;;
@@ -102,7 +103,7 @@ _dashctl()
         esac
     done
 
-    local verbs="setup teardown status learn run button dhcp-event config version help"
+    local verbs="setup teardown status learn provision run button dhcp-event config version help"
     local words= opts=$globals
     case $verb in
         "")
@@ -116,6 +117,11 @@ _dashctl()
         learn)
             # --name is a new name and --timeout a duration: nothing to offer for either.
             opts+=" --name --timeout --any --window --mqtt --exec --webhook"
+            ;;
+        provision)
+            # --ssid is the button's to list (--info shows them): nothing to offer.
+            opts+=" --info --ssid --passphrase-file --name --window --mqtt --exec --webhook --force"
+            opts+=" --no-isolation-check --address --interface --timeout"
             ;;
         dhcp-event)
             # ACTION MAC IP [HOST] as dnsmasq passes them; from ACTION on, every word is

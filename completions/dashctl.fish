@@ -76,6 +76,7 @@ complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a setup -d "Install
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a teardown -d 'Remove what setup installed; keep the config (needs root)'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a status -d "Show whether the plumbing is in place and current, and the daemon's state"
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a learn -d 'Press a button to add it, with a static lease (needs root)'
+complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a provision -d 'Put a button in setup mode on the Wi-Fi, without Amazon, isolated first (root)'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a run -d 'Run the daemon in the foreground (no root needed)'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a button -d 'List, show, add, remove, rename and test buttons; their batteries'
 complete -c dashctl -n '__dashctl_at; or __dashctl_at help' -a dhcp-event -d "Hand a dnsmasq lease event to the daemon (dnsmasq's dhcp-script)"
@@ -113,6 +114,22 @@ complete -c dashctl -n $learn_in -l window -x -d 'Sightings within this time are
 complete -c dashctl -n $learn_in -l mqtt -x -d 'Publish PAYLOAD to TOPIC on a press (TOPIC[=PAYLOAD])'
 complete -c dashctl -n $learn_in -l exec -r -F -d 'Run a program on a press (absolute path; quoted as in sh, but no shell)'
 complete -c dashctl -n $learn_in -l webhook -x -d 'POST to a URL on a press'
+
+# provision: the SSID is the button's to list (--info shows them); --name is a new name
+set -l provision_in '__dashctl_in provision'
+complete -c dashctl -n $provision_in -l info -d "Only read and show the button's device info (no root needed)"
+complete -c dashctl -n $provision_in -l ssid -x -d 'The network to put the button on (2.4 GHz, one it lists)'
+complete -c dashctl -n $provision_in -l passphrase-file -r -F -d 'Read the passphrase from FILE (- for standard input)'
+complete -c dashctl -n $provision_in -l name -x -d "The new button's name (default: the first free button-N)"
+complete -c dashctl -n $provision_in -l window -x -d 'Sightings within this time are one press'
+complete -c dashctl -n $provision_in -l mqtt -x -d 'Publish PAYLOAD to TOPIC on a press (TOPIC[=PAYLOAD])'
+complete -c dashctl -n $provision_in -l exec -r -F -d 'Run a program on a press (absolute path; quoted as in sh, but no shell)'
+complete -c dashctl -n $provision_in -l webhook -x -d 'POST to a URL on a press'
+complete -c dashctl -n $provision_in -l force -d 'Send an SSID the button did not list'
+complete -c dashctl -n $provision_in -l no-isolation-check -d 'Do not add the button and apply setup first (it is isolated another way)'
+complete -c dashctl -n $provision_in -l address -x -d "The button's address in setup mode (default 192.168.0.1)"
+complete -c dashctl -n $provision_in -l interface -x -a '(__dashctl_interfaces)' -d 'Reach it through this interface only'
+complete -c dashctl -n $provision_in -l timeout -x -d 'How long each step may take (default 10s)'
 
 # dhcp-event ACTION MAC IP [HOST], as dnsmasq passes them; options only before ACTION
 complete -c dashctl -n '__dashctl_at dhcp-event' -l socket -r -F -d "The daemon's event socket (default: daemon.event_socket)"

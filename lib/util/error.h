@@ -19,6 +19,7 @@ enum class Exit : int {
   os = 71,           ///< EX_OSERR: a system call or netlink failed
   cant_create = 73,  ///< EX_CANTCREAT: cannot write an output file
   temp_fail = 75,    ///< EX_TEMPFAIL: try again (a timeout, a lock held too long)
+  protocol = 76,     ///< EX_PROTOCOL: a peer answered, but not as it should (a button's setup page)
   no_perm = 77,      ///< EX_NOPERM: needs root or CAP_NET_ADMIN, or a file is not ours
 };
 

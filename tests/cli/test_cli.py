@@ -633,6 +633,26 @@ def case_dhcp_event_usage(ws):
     check(rc == 65 and "'zz' is not a MAC address" in err, f"-> {rc}: {err}")
 
 
+def case_provision_usage(ws):
+    """What provision refuses before it reaches for a button: a usage error (64) each, one line."""
+    for args, text in ((["provision"], "--ssid names the network"),
+                       (["provision", "--ssid", ""], "this one is empty"),
+                       (["provision", "--ssid", "x" * 33], "33 bytes long: an SSID has at most 32"),
+                       (["provision", "--ssid", "a\tb"], "control character"),
+                       (["provision", "--info", "--ssid", "Home"], "--info only reads the device info"),
+                       (["provision", "--info", "--force"], "--info only reads the device info"),
+                       (["provision", "--ssid", "Home", "--name", "Bad Name"], "not a valid button name"),
+                       (["provision", "--info", "--address", "192.168.0"], "not an IPv4 address"),
+                       (["provision", "--info", "--interface", "a/b"], "--interface"),
+                       (["provision", "--info", "--timeout", "0"], "--timeout"),
+                       (["provision", "--ssid", "Home", "--exec", "echo $HOME"], "needs a shell")):
+        _, err = expect(ws.dashctl(*args), 64, stderr_has=f"dashctl: provision: ")
+        check(text in err and err.count("dashctl:") == 1, f"{args}: {text!r} not in: {err}")
+    # The passphrase never comes from the command line.
+    expect(ws.dashctl("provision", "--ssid", "Home", "--passphrase", "secret"), 64)
+    expect(["help", "provision"], 0, stdout_has=["Usage: dashctl provision", "--passphrase-file", "--info"])
+
+
 def main():
     if len(sys.argv) != 3 or not callable(globals().get("case_" + sys.argv[2])):
         print(__doc__, file=sys.stderr)

@@ -391,6 +391,7 @@ def shell_case(shell, ws):
         "root_long": "dashctl --",
         "add_opts": "dashctl button add --",
         "learn_opts": "dashctl learn --",
+        "provision_opts": "dashctl provision --",
         "setup_opts": "dashctl setup --",
         "setup_opts_late": "dashctl setup --dry-run --",
         "event_opts": "dashctl dhcp-event --",
@@ -435,11 +436,13 @@ def shell_case(shell, ws):
     only("root_long", [o for o in tree[()][0] if o.startswith("--")])
     offers("add_opts", [o for o in tree[("button", "add")][0] if o.startswith("--")])
     offers("learn_opts", [o for o in tree[("learn",)][0] if o.startswith("--")])
+    offers("provision_opts", [o for o in tree[("provision",)][0] if o.startswith("--")])
     offers("setup_opts", [o for o in tree[("setup",)][0] if o.startswith("--")])
     offers("setup_opts_late", [o for o in tree[("setup",)][0] if o.startswith("--") and o != "--dry-run"])
     offers("event_opts", [o for o in tree[("dhcp-event",)][0] if o.startswith("--")])
     # A verb's own options stay with it.
     expect_not_offered(shell, got, lines["learn_opts"], ["--dry-run", "--mac", "--iot-interface"])
+    expect_not_offered(shell, got, lines["provision_opts"], ["--dry-run", "--mac", "--any", "--passphrase"])
     expect_not_offered(shell, got, lines["add_opts"], ["--dry-run", "--iot-interface", "--any", "--version"])
     expect_not_offered(shell, got, lines["setup_opts"], ["--mac", "--any", "--version"])
     # Button names, from the config given on the line.

@@ -163,6 +163,7 @@ EXTERNAL_PAGES = {
     ("capabilities", "7"): "manpages",
     ("setpriv", "1"): "util-linux",
     ("mosquitto_sub", "1"): "mosquitto-clients",
+    ("nmcli", "1"): "network-manager",
 }
 
 
