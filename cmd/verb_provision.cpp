@@ -165,10 +165,10 @@ class EchoOff {
     termios quiet = saved_;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;
-    if (::tcsetattr(fd, TCSAFLUSH, &quiet) != 0) util::throw_system("turning the terminal's echo off", errno);
+    if (::tcsetattr(fd, TCSADRAIN, &quiet) != 0) util::throw_system("turning the terminal's echo off", errno);
   }
   ~EchoOff() {
-    ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+    ::tcsetattr(fd_, TCSADRAIN, &saved_);
     for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(s, SIG_DFL);
   }
   EchoOff(const EchoOff&) = delete;
@@ -176,7 +176,7 @@ class EchoOff {
 
  private:
   static void restore_and_raise(int sig) {
-    ::tcsetattr(saved_fd_, TCSAFLUSH, &saved_copy_);
+    ::tcsetattr(saved_fd_, TCSADRAIN, &saved_copy_);
     ::raise(sig);  // SA_RESETHAND: the default action now
   }
   static inline int saved_fd_ = -1;
@@ -216,10 +216,12 @@ std::string read_passphrase(const ProvisionOptions& o, const std::string& ssid) 
     return pw;
   }
   if (!::isatty(STDIN_FILENO)) return read_line(STDIN_FILENO, "the passphrase on standard input");
+  // The echo goes off before the prompt shows: what is typed after it is never echoed, nor
+  // thrown away by the change of settings.
+  EchoOff quiet(STDIN_FILENO);
   std::fprintf(stderr, "Passphrase for '%s' (not shown; empty for an open network): ",
                provision::printable(ssid).c_str());
   std::fflush(stderr);
-  EchoOff quiet(STDIN_FILENO);
   return read_line(STDIN_FILENO, "the passphrase");
 }
 

@@ -5,6 +5,7 @@ network's bytes as they arrive, the refusals, and a button isolated before it is
 network, which then joins the IoT network, fires, and never reaches the stand-in for Amazon."""
 import json
 import os
+import select
 import subprocess
 import sys
 import time
@@ -132,6 +133,52 @@ def case_ssid_bytes(repo):
         out = ok(provision(d, "--ssid", "Cafe", stdin=b""), "provision (open)")
         check("it answered (HTTP 200)" in out, out)
         check(ap_log(lab)[-1]["pw_hex"] == "", f"{ap_log(lab)[-1]}")
+
+
+def on_terminal(d, args, answer, timeout=60):
+    """provision on a new terminal (stdin, stdout and stderr); `answer` is typed after the prompt.
+    Returns (exit status, everything the terminal showed)."""
+    master, slave = os.openpty()
+    try:
+        p = subprocess.Popen(["ip", "netns", "exec", f"{d.lab.name}-router", d.binary, "-c", d.config, "provision",
+                              *args], stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    finally:
+        os.close(slave)
+    shown, typed, deadline = b"", False, time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the terminal's last writer is gone
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if not typed and b"(not shown; empty for an open network): " in shown:
+                os.write(master, answer + b"\n")
+                typed = True
+        check(typed, f"no prompt: {shown!r}")
+        return p.wait(timeout=10), shown.decode(errors="replace")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+        os.close(master)
+
+
+def case_passphrase_prompt(repo):
+    """On a terminal the passphrase is asked for, and what is typed is not shown, yet arrives."""
+    with Lab(repo, buttons=1) as lab:
+        d = setup_only(lab)
+        ap_up(lab)
+        rc, shown = on_terminal(d, ["--ssid", "Home"], b"typed secret 42")
+        check(rc == 0, f"provision on a terminal exited {rc}:\n{shown}")
+        check("Passphrase for 'Home'" in shown and "typed secret" not in shown, f"the terminal showed:\n{shown}")
+        nets = [e for e in ap_log(lab) if e["kind"] == "network"]
+        check(len(nets) == 1 and bytes.fromhex(nets[0]["pw_hex"]) == b"typed secret 42", f"{nets}")
 
 
 def case_refused(repo):
