@@ -85,6 +85,10 @@ def case_info_formats(repo):
               == [("Home", "WPA AES PSK", -55), ("Neighbours", "WPA2 AES PSK", -80)], f"{j['networks']}")
         check(j["networks"][0]["bssid"] == "24:a4:3c:00:00:01", f"{j['networks']}")
         check(j["button"] is None and not j["battery_recorded"], f"{j}")
+        # Through the interface on the button's network; through another one it is not reached.
+        ok(provision(d, "--info", "--interface", "setup0"), "provision --info --interface setup0")
+        p = provision(d, "--info", "--interface", "lan0", "--timeout", "2s")
+        check(p.returncode == 69 and "cannot reach the button" in p.stderr, f"--interface lan0: {p.returncode} {p.stderr}")
         # JSON asked first, the HTML page after it for the firmware and battery.
         check([e["json"] for e in ap_log(lab) if e["kind"] == "info"][:2] == [True, False], f"{ap_log(lab)}")
 
