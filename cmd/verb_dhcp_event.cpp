@@ -38,20 +38,11 @@ int run_dhcp_event(const Globals& g, const Options& o) {
   }
   std::string why;
   const std::string what = e.action + " " + e.mac.str() + " " + e.ip.str();
-  switch (daemon::send_event(path, daemon::encode(e), &why)) {
-    case daemon::Sent::sent:
-      spdlog::info("dhcp-event: {}: sent to {}", what, path);
-      break;
-    case daemon::Sent::no_daemon:
-      spdlog::warn("dhcp-event: no daemon on {}; event dropped", path);
-      break;
-    case daemon::Sent::busy:
-      spdlog::warn("dhcp-event: the daemon on {} is busy; event dropped", path);
-      break;
-    case daemon::Sent::failed:
-      spdlog::warn("dhcp-event: {}; event dropped", why);
-      break;
-  }
+  const auto sent = daemon::send_event(path, daemon::encode(e), &why);
+  if (sent == daemon::Sent::sent)
+    spdlog::info("dhcp-event: {}: sent to {}", what, path);
+  else
+    spdlog::warn("{}", daemon::dropped_message(sent, path, why));
   return 0;
 }
 

@@ -37,6 +37,7 @@
 #include "press/identify.h"
 #include "press/press.h"
 #include "tls/identity.h"
+#include "util/child.h"
 #include "util/error.h"
 #include "util/interface.h"
 #include "util/time.h"
@@ -276,8 +277,14 @@ class Daemon {
   void start_tls() {
     if (!config_.network.tls) return;
     try {
-      const auto id = tls::ensure_identity(config_.daemon.state_dir + "/tls", config_.intercept.hostnames);
-      if (id.created) spdlog::info("tls: made a key and a self-signed certificate in {}/tls", config_.daemon.state_dir);
+      const std::string dir = config_.daemon.state_dir + "/tls";
+      // Made in a child when missing: generating an RSA key maps as much of libcrypto as a
+      // handshake does, which a daemon that no button has reached yet need not carry.
+      const auto made = util::run_in_child([&] { return tls::ensure_identity(dir, config_.intercept.hostnames).created; });
+      if (made && made->code > 1) throw Error(Exit::cant_create, made->what.empty() ? "making " + dir + " failed" : made->what);
+      const auto id = tls::ensure_identity(dir, config_.intercept.hostnames);  // both exist now, unless no child
+      if (id.created || (made && made->code == 1))
+        spdlog::info("tls: made a key and a self-signed certificate in {}/tls", config_.daemon.state_dir);
       tls_.emplace(io_, id.key, id.cert, tls_limits(config_));
       listener_->set_tls(&*tls_);
       spdlog::info("tls endpoint on: handshakes with known buttons");

@@ -201,4 +201,17 @@ Sent send_event(const std::string& path, const std::string& datagram, std::strin
   }
 }
 
+std::string dropped_message(Sent result, const std::string& path, const std::string& error) {
+  switch (result) {
+    case Sent::no_daemon:
+      return "dhcp-event: no daemon on " + path + "; event dropped";
+    case Sent::busy:
+      return "dhcp-event: the daemon on " + path + " is busy; event dropped";
+    case Sent::sent:
+    case Sent::failed:
+      break;
+  }
+  return "dhcp-event: " + error + "; event dropped";
+}
+
 }  // namespace dashctl::daemon

@@ -68,4 +68,9 @@ enum class Sent {
 /// Sends one datagram to the unix datagram socket at `path`, never blocking.
 Sent send_event(const std::string& path, const std::string& datagram, std::string* error = nullptr);
 
+/// What `dashctl dhcp-event` and the dhcp-script helper warn when an event could not be
+/// sent (`result` not Sent::sent; `error` what send_event() said), e.g.
+/// "dhcp-event: no daemon on /run/dashctl/events.sock; event dropped".
+std::string dropped_message(Sent result, const std::string& path, const std::string& error);
+
 }  // namespace dashctl::daemon

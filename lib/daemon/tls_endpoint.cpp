@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "util/child.h"
 #include "util/error.h"
 
 namespace dashctl::daemon {
@@ -18,6 +19,8 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using util::Error;
 using util::Exit;
+
+constexpr const char* kRemakeHint = "remove both: the daemon makes new ones when it starts";
 
 struct TlsEndpoint::Impl {
   explicit Impl(ssl::context c) : context(std::move(c)) {}
@@ -95,9 +98,11 @@ struct TlsEndpoint::Session : std::enable_shared_from_this<Session> {
   bool timed_out = false;
 };
 
-TlsEndpoint::TlsEndpoint(asio::io_context& io, const std::string& key_file, const std::string& cert_file,
-                         Limits limits)
-    : io_(io), limits_(limits) {
+namespace {
+
+/// The server context: the key and certificate (PEM files), the protocols and ciphers old
+/// embedded stacks need. Throws util::Error (Exit::data) when they cannot be used.
+ssl::context make_context(const std::string& key_file, const std::string& cert_file) {
   try {
     ssl::context c(ssl::context::tls_server);
     SSL_CTX* ctx = c.native_handle();
@@ -114,10 +119,47 @@ TlsEndpoint::TlsEndpoint(asio::io_context& io, const std::string& key_file, cons
     SSL_CTX_set_num_tickets(ctx, 0);
     c.use_certificate_chain_file(cert_file);
     c.use_private_key_file(key_file, ssl::context::pem);
-    impl_ = std::make_unique<Impl>(std::move(c));
+    return c;
   } catch (const boost::system::system_error& e) {
     throw Error(Exit::data, "the TLS key " + key_file + " or certificate " + cert_file + ": " + e.code().message(),
-                "remove both: the daemon makes new ones when it starts");
+                kRemakeHint);
+  }
+}
+
+/// make_context in a child process: the same check, but OpenSSL's initialisation, its
+/// providers' tables and the key's decoders (3 MB of pages, nearly all libcrypto's) land in
+/// the child, not in the daemon, which makes its context at the first button's connection.
+/// Throws what make_context throws. Without a child (fork failed) it checks in this process.
+void check_in_child(const std::string& key_file, const std::string& cert_file) {
+  const auto r = util::run_in_child([&] {
+    make_context(key_file, cert_file);
+    return 0;
+  });
+  if (!r) return void(make_context(key_file, cert_file));
+  if (r->code == 0) return;
+  throw Error(Exit::data,
+              r->what.empty() ? "checking the TLS key " + key_file + " and certificate " + cert_file + " failed" : r->what,
+              kRemakeHint);
+}
+
+}  // namespace
+
+TlsEndpoint::TlsEndpoint(asio::io_context& io, const std::string& key_file, const std::string& cert_file,
+                         Limits limits)
+    : io_(io), key_file_(key_file), cert_file_(cert_file), limits_(limits) {
+  check_in_child(key_file, cert_file);
+}
+
+bool TlsEndpoint::ready() {
+  if (impl_) return true;
+  if (broken_) return false;
+  try {
+    impl_ = std::make_unique<Impl>(make_context(key_file_, cert_file_));
+    return true;
+  } catch (const Error& e) {
+    broken_ = true;  // said once; the connections go on as without TLS
+    spdlog::error("tls endpoint off: {}", e.what());
+    return false;
   }
 }
 
@@ -136,6 +178,7 @@ bool HandshakeCap::allow(util::Ipv4 peer, Clock::time_point now, size_t running,
 }
 
 bool TlsEndpoint::take(util::Fd& fd, util::Ipv4 peer) {
+  if (!ready()) return false;
   if (!cap_.allow(peer, std::chrono::steady_clock::now(), running_, limits_.max_handshakes, limits_.per_window,
                   limits_.window)) {
     ++counters_.capped;

@@ -58,8 +58,10 @@ class TlsEndpoint {
     uint64_t capped = 0;      ///< not attempted: the caps were reached
   };
 
-  /// Reads the key and certificate (PEM files). Throws util::Error (Exit::data) when they
-  /// cannot be used.
+  /// Checks the key and certificate (PEM files) as the endpoint will use them, in a child
+  /// process; the endpoint's own TLS context is made at the first connection it takes, so a
+  /// daemon no button has reached maps none of OpenSSL's tables. Throws util::Error
+  /// (Exit::data) when they cannot be used.
   TlsEndpoint(boost::asio::io_context& io, const std::string& key_file, const std::string& cert_file, Limits limits);
   ~TlsEndpoint();
   TlsEndpoint(const TlsEndpoint&) = delete;
@@ -77,8 +79,13 @@ class TlsEndpoint {
   struct Impl;
   struct Session;
 
+  /// The TLS context, made at the first call; false (said once) when it cannot be made.
+  bool ready();
+
   boost::asio::io_context& io_;
+  std::string key_file_, cert_file_;
   std::unique_ptr<Impl> impl_;
+  bool broken_ = false;
   Limits limits_;
   Counters counters_;
   size_t running_ = 0;

@@ -18,7 +18,6 @@ namespace dashctl::dnsmasq {
 
 const std::string kMarker =
     "# Managed by dashctl: do not edit. dashctl setup rewrites it, dashctl teardown removes it.";
-const std::string kShebang = "#!/bin/sh";
 
 namespace {
 
@@ -89,32 +88,43 @@ std::string render_dropin(const config::Config& c, const Paths& p) {
   return out;
 }
 
-/// `value` as one /bin/sh word: in single quotes, a quote inside written '\''. Refuses
-/// control characters, which a reader of the script would not see (a newline would end
-/// the command); `what` names the value for the user.
-std::string shell_word(const std::string& value, const std::string& what) {
+/// The longest first line of a script that the kernel reads whole (BINPRM_BUF_SIZE, Linux
+/// 5.1 on), its newline included.
+constexpr size_t kMaxShebangLine = 256;
+
+/// Refuses what the kernel would misread in a script's "#!" line, which it splits at the first
+/// blank into the program and one argument (the rest of the line), without any quoting: a
+/// blank or a control character. `what` names the value for the user.
+void require_shebang_word(const std::string& value, const std::string& what) {
   for (const char c : value) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f)
+    if (u <= 0x20 || u == 0x7f)
       throw Error(Exit::data, what + " '" + value + "' cannot be written into dnsmasq's dhcp-script: it contains " +
-                                  shown(c));
+                                  shown(c),
+                  "choose a path without spaces or control characters");
   }
-  std::string out = "'";
-  for (const char c : value) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 /// dnsmasq runs it, as root unless dhcp-scriptuser says otherwise, for every lease event,
-/// and waits for it: `dashctl dhcp-event` returns at once whether or not the daemon runs.
-/// The socket is given, so that it never needs to read the config; `--` keeps dnsmasq's
-/// arguments arguments.
-std::string render_dhcp_script(const config::Config& c, const std::string& binary) {
+/// and waits for it. Its first line has the kernel run the helper (cmd/dhcp_script.cpp) with
+/// the socket, the script's path and dnsmasq's arguments: no shell, no config to read, and
+/// dhcp-event's code, which returns at once whether or not the daemon runs.
+std::string render_dhcp_script(const config::Config& c, const std::string& helper) {
   if (c.daemon.event_socket.empty())
     throw Error(Exit::software, "internal error: daemon.event_socket is empty");
-  if (!binary.starts_with('/'))
-    throw Error(Exit::software, "internal error: the dashctl binary '" + binary + "' is not an absolute path");
-  return kShebang + "\n" + kMarker + "\n" + "exec " + shell_word(binary, "the dashctl binary") +
-         " dhcp-event --socket " + shell_word(c.daemon.event_socket, "daemon.event_socket") + " -- \"$@\"\n";
+  if (!helper.starts_with('/'))
+    throw Error(Exit::software, "internal error: the dhcp-script helper '" + helper + "' is not an absolute path");
+  require_shebang_word(helper, "the dhcp-script helper");
+  require_shebang_word(c.daemon.event_socket, "daemon.event_socket");
+  const std::string first = "#!" + helper + " " + c.daemon.event_socket + "\n";
+  if (first.size() > kMaxShebangLine)
+    throw Error(Exit::data, "dnsmasq's dhcp-script would begin '" + first.substr(0, first.size() - 1) + "', " +
+                                std::to_string(first.size()) + " bytes, longer than the " +
+                                std::to_string(kMaxShebangLine) + " the kernel reads",
+                "choose a shorter daemon.event_socket");
+  return first + kMarker + "\n" +
+         "# dnsmasq runs this file for every lease event: the kernel runs the program above with the\n"
+         "# socket, this file and dnsmasq's arguments, and it hands a button's wake-up to 'dashctl run'.\n";
 }
 
 std::string render_hosts(const config::Config& c, util::Ipv4 listen_address) {
@@ -154,10 +164,22 @@ std::string render_dhcp_hosts(const config::Config& c) {
   return out;
 }
 
+/// Whether `line` is the first line of a dhcp-script dashctl wrote: "#!", its helper and one
+/// argument (render_dhcp_script), or "#!/bin/sh", which versions before the helper wrote.
+bool is_our_shebang(std::string_view line) {
+  if (line == "#!/bin/sh") return true;
+  const auto blank = line.find(' ');
+  return line.starts_with("#!/") && blank != std::string_view::npos && blank + 1 < line.size() &&
+         line.find_first_of(" \t", blank + 1) == std::string_view::npos;
+}
+
 /// Whether `content` is a file dashctl wrote: the marker on its first line, or on its second
-/// after the shebang for a script (a file of `mode` with an execute bit).
+/// after the "#!" line for a script (a file of `mode` with an execute bit).
 bool is_ours(const std::string& content, mode_t mode) {
-  return content.starts_with(((mode & 0111) != 0 ? kShebang + "\n" : std::string()) + kMarker + "\n");
+  if ((mode & 0111) == 0) return content.starts_with(kMarker + "\n");
+  const auto newline = content.find('\n');
+  return newline != std::string::npos && is_our_shebang(std::string_view(content).substr(0, newline)) &&
+         content.compare(newline + 1, kMarker.size() + 1, kMarker + "\n") == 0;
 }
 
 /// Throws unless `content` (of the file at `path`) is one dashctl wrote.
@@ -391,6 +413,18 @@ Paths paths(const config::Dnsmasq& d) {
           join(d.state_dir, "dhcp-hosts"), join(d.state_dir, "dhcp-script")};
 }
 
+std::string dhcp_script_helper() {
+  const std::string self = self_executable();
+  const std::string helper =
+      std::filesystem::path(util::dirname_of(self) + "/" DASHCTL_DHCP_SCRIPT_FROM_BINDIR).lexically_normal().string();
+  if (::access(helper.c_str(), X_OK) != 0)
+    throw Error(Exit::unavailable,
+                "dnsmasq's dhcp-script program " + helper + " is not installed beside " + self + ": " +
+                    util::errno_text(errno),
+                "reinstall dashctl, or set dnsmasq.dhcp_script = false");
+  return helper;
+}
+
 std::string self_executable() {
   std::string path(4096, '\0');
   const ssize_t n = ::readlink("/proc/self/exe", path.data(), path.size());
@@ -411,7 +445,7 @@ std::string self_executable() {
 }
 
 Rendered render(const config::Config& c, util::Ipv4 listen_address,
-                const std::optional<std::string>& dashctl_binary) {
+                const std::optional<std::string>& helper) {
   const Paths p = paths(c.dnsmasq);
   require_plain_path(c.dnsmasq.state_dir, "state_dir");
   // dnsmasq reads every file in its conf-dir as config, the hosts files included.
@@ -424,7 +458,7 @@ Rendered render(const config::Config& c, util::Ipv4 listen_address,
              {p.dhcp_hosts, render_dhcp_hosts(c)},
              {p.dhcp_script, {}, 0755}};
   if (c.dnsmasq.dhcp_script)
-    r.dhcp_script.content = render_dhcp_script(c, dashctl_binary ? *dashctl_binary : self_executable());
+    r.dhcp_script.content = render_dhcp_script(c, helper ? *helper : dhcp_script_helper());
   return r;
 }
 

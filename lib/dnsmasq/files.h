@@ -16,9 +16,8 @@
 namespace dashctl::dnsmasq {
 
 /// The first line of every file dashctl writes for dnsmasq: how dashctl knows it is its own.
-/// The dhcp-script is the exception: its first line is kShebang, the marker its second.
+/// The dhcp-script is the exception: its first line is its "#!" line, the marker its second.
 extern const std::string kMarker;
-extern const std::string kShebang;  ///< "#!/bin/sh"
 
 /// dnsmasq's main config file, searched for a dhcp-script of its own besides conf_dir.
 inline constexpr const char* kMainConfig = "/etc/dnsmasq.conf";
@@ -35,7 +34,7 @@ Paths paths(const config::Dnsmasq& d);
 struct File {
   std::string path;
   std::string content;
-  mode_t mode = 0644;  ///< 0755 for the dhcp-script, a /bin/sh script
+  mode_t mode = 0644;  ///< 0755 for the dhcp-script, which the kernel runs
 };
 
 /// What the config wants on disk.
@@ -46,18 +45,24 @@ struct Rendered {
   File dhcp_script;
 };
 
-/// The absolute path of the running dashctl (/proc/self/exe), which the dhcp-script runs.
-/// Throws util::Error(Exit::os) when it cannot be known.
+/// The absolute path of the running dashctl (/proc/self/exe). Throws util::Error(Exit::os)
+/// when it cannot be known.
 std::string self_executable();
 
+/// The program the dhcp-script runs (cmd/dhcp_script.cpp): installed as
+/// <libexecdir>/dashctl/dhcp-script, found from self_executable()'s directory (the build tree
+/// has it at the same place relative to dashctl). Throws util::Error(Exit::unavailable) when it
+/// is not there or not executable.
+std::string dhcp_script_helper();
+
 /// Renders the files. `listen_address` is the address the intercepted hostnames resolve
-/// to (from the config or the interface); `dashctl_binary` is what the dhcp-script runs
-/// (default: self_executable(), looked up only when dnsmasq.dhcp_script is true). Throws
-/// util::Error when a value could change the meaning of a line: Exit::data for a path the
-/// config allows but dnsmasq's or the shell's syntax does not, Exit::software for a value
-/// the config parser should have refused.
+/// to (from the config or the interface); `helper` is the program the dhcp-script's "#!" line
+/// names (default: dhcp_script_helper(), looked up only when dnsmasq.dhcp_script is true).
+/// Throws util::Error when a value could change the meaning of a line: Exit::data for a path
+/// the config allows but dnsmasq's syntax or the kernel's "#!" line does not (a blank, a line
+/// over 255 bytes), Exit::software for a value the config parser should have refused.
 Rendered render(const config::Config& c, util::Ipv4 listen_address,
-                const std::optional<std::string>& dashctl_binary = std::nullopt);
+                const std::optional<std::string>& helper = std::nullopt);
 
 enum class Change { unchanged, create, update, remove };
 

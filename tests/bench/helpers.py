@@ -6,12 +6,13 @@
       (SO_TIMESTAMPNS, CLOCK_REALTIME); writes "arp|syn MAC NANOSECONDS" for every ARP request
       and every TCP SYN to port 443 that one of the MACs sends, until SIGTERM
   helpers.py press --iface wlan0 --mac MAC --ip IP --router IP --count N --gap MIN MAX
-                   --start EPOCH --out FILE
+                   --start EPOCH [--period P] --out FILE
       a fast, faithful press generator for one button: each press is an ARP request for the
       router (the first packet a waking button sends that reveals it to a sniffer) followed at
       once by a TCP connection to port 443 of the router, closed as soon as it is made (what
       the nftables redirect brings to the listener); the next press only after MIN..MAX seconds
-      (longer than the button's window, so every press is a new press)
+      (longer than the button's window, so every press is a new press); with --period P, press
+      k at exactly START + k*P instead, so that buttons given the same START press together
   helpers.py mqttsub --broker IP --topic FILTER --out FILE --ready FILE
       a minimal MQTT 3.1.1 subscriber (QoS 0): writes "NANOSECONDS TOPIC" (CLOCK_REALTIME when
       the message has been read) for every message, until SIGTERM
@@ -94,14 +95,16 @@ def press(a):
     raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     raw.bind((a.iface, 0))
     rnd = random.Random(a.mac)
-    delay = a.start + rnd.uniform(0, a.gap[1]) - time.time()
+    delay = a.start + (0 if a.period else rnd.uniform(0, a.gap[1])) - time.time()
     if delay > 0:
         time.sleep(delay)
     presses = []
     deadline = time.monotonic() + a.max_seconds
-    for _ in range(a.count):
+    for k in range(a.count):
         if time.monotonic() > deadline:
             break
+        if a.period and k:
+            time.sleep(max(0.0, a.start + k * a.period - time.time()))
         t = time.time_ns()
         raw.send(arp)
         c = socket.socket()
@@ -116,7 +119,8 @@ def press(a):
         finally:
             c.close()
         presses.append({"t": t, "outcome": outcome})
-        time.sleep(rnd.uniform(*a.gap))
+        if not a.period:
+            time.sleep(rnd.uniform(*a.gap))
     with open(a.out, "w") as f:
         json.dump(presses, f)
 
@@ -255,6 +259,7 @@ def main():
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--gap", type=float, nargs=2, required=True)
     p.add_argument("--start", type=float, required=True)
+    p.add_argument("--period", type=float, default=0.0, help="press k at START + k*PERIOD (buttons pressed together)")
     p.add_argument("--max-seconds", type=float, default=300)
     p.add_argument("--out", required=True)
     m = sub.add_parser("mqttsub")

@@ -568,19 +568,22 @@ def case_dhcp_event_sends(ws):
     s.close()
 
 
+# Events dhcp-event and the dhcp-script ignore, with the environment dnsmasq gives them.
+IGNORED = [
+    (["del", *EVENT[1:]], WAKE_UP),                     # a lease ends: not a press
+    (EVENT, {"DNSMASQ_INTERFACE": "br-iot"}),             # dnsmasq starting: no supplied hostname
+    (["add", *EVENT[1:]], {}),
+    (["init"], {}),
+    (["tftp", "1234", "10.77.0.201", "/srv/tftp/file"], {}),
+    (["arp-add", "ac:63:be:00:00:01", "10.77.0.201"], {}),
+    (["add", "00:01:00:01:2c:5e:1a:2b:ac:63:be:00:00:01", "fd00::201", "bedroom"], WAKE_UP),  # DHCPv6
+    (["add", "06-ac:63:be:00:00:01", "10.77.0.201"], WAKE_UP),  # not Ethernet
+]
+
+
 def case_dhcp_event_ignored(ws):
     s, path = event_socket(ws)
-    ignored = [
-        (["del", *EVENT[1:]], WAKE_UP),                     # a lease ends: not a press
-        (EVENT, {"DNSMASQ_INTERFACE": "br-iot"}),             # dnsmasq starting: no supplied hostname
-        (["add", *EVENT[1:]], {}),
-        (["init"], {}),
-        (["tftp", "1234", "10.77.0.201", "/srv/tftp/file"], {}),
-        (["arp-add", "ac:63:be:00:00:01", "10.77.0.201"], {}),
-        (["add", "00:01:00:01:2c:5e:1a:2b:ac:63:be:00:00:01", "fd00::201", "bedroom"], WAKE_UP),  # DHCPv6
-        (["add", "06-ac:63:be:00:00:01", "10.77.0.201"], WAKE_UP),  # not Ethernet
-    ]
-    for args, env in ignored:
+    for args, env in IGNORED:
         rc, err, _ = run_event(["dhcp-event", "--socket", path, *args], dnsmasq_env(**env))
         check(rc == 0 and err == "", f"dhcp-event {' '.join(args)} -> {rc}: {err!r}")
         rc, err, _ = run_event(["-v", "dhcp-event", "--socket", path, *args], dnsmasq_env(**env))
@@ -631,6 +634,83 @@ def case_dhcp_event_usage(ws):
     rc, err, _ = run_event(["dhcp-event", "--socket", "/nonexistent/x.sock", "add", "zz", "10.77.0.201"],
                            dnsmasq_env(**WAKE_UP))
     check(rc == 65 and "'zz' is not a MAC address" in err, f"-> {rc}: {err}")
+
+
+# ---- the dhcp-script helper: dhcp-event's fast path, run by the kernel from setup's script ----
+
+# The helper as built (ctest passes it; scripts/bench times it).
+HELPER = os.environ.get("DASHCTL_DHCP_SCRIPT", "")
+
+
+def run_script(ws, socket_path, args, env, timeout=10):
+    """Runs the helper as dnsmasq does with setup's script: the kernel reads its "#!" line. Returns
+    (exit code, stderr, seconds)."""
+    script = os.path.join(ws.dir, "dhcp-script")
+    with open(script, "w") as f:
+        f.write(f"#!{HELPER} {socket_path}\n# Managed by dashctl: do not edit.\n")
+    os.chmod(script, 0o755)
+    start = time.monotonic()
+    p = subprocess.run([script, *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return p.returncode, p.stderr, time.monotonic() - start
+
+
+def case_dhcp_script_sends(ws):
+    s, path = event_socket(ws)
+    rc, err, _ = run_script(ws, path, EVENT, dnsmasq_env(**WAKE_UP))
+    got = received(s)
+    check(rc == 0 and err == "" and got == [DATAGRAM], f"-> {rc}: {err!r}; the daemon's socket got {got}")
+    # Every word is an argument: it has no options.
+    for host in ("-v", "--socket", "--"):
+        rc, err, _ = run_script(ws, path, ["add", *EVENT[1:3], host], dnsmasq_env(**WAKE_UP))
+        got = [json.loads(d) for d in received(s)]
+        check(rc == 0 and len(got) == 1 and got[0]["host"] == host and got[0]["action"] == "add", f"{rc} {err} {got}")
+    rc, err, _ = run_script(ws, path, EVENT[:3], dnsmasq_env(DNSMASQ_SUPPLIED_HOSTNAME=""))
+    got = [json.loads(d) for d in received(s)]
+    check(rc == 0 and len(got) == 1 and got[0]["host"] == "" and got[0]["interface"] == "", f"{rc} {err} {got}")
+    s.close()
+
+
+def case_dhcp_script_ignored(ws):
+    s, path = event_socket(ws)
+    for args, env in IGNORED:
+        rc, err, _ = run_script(ws, path, args, dnsmasq_env(**env))
+        check(rc == 0 and err == "", f"dhcp-script {' '.join(args)} -> {rc}: {err!r}")
+    got = received(s)
+    check(got == [], f"ignored events reached the daemon: {got}")
+    s.close()
+
+
+def case_dhcp_script_no_daemon(ws):
+    # The same warnings as dhcp-event's, in dnsmasq's log.
+    missing = os.path.join(ws.dir, "events.sock")
+    rc, err, seconds = run_script(ws, missing, EVENT, dnsmasq_env(**WAKE_UP))
+    check(rc == 0 and seconds < PROMPT, f"no daemon -> {rc} in {seconds:.3f} s: {err}")
+    check(err.strip().splitlines() == [f"dashctl: warning: dhcp-event: no daemon on {missing}; event dropped"], err)
+    s, path = event_socket(ws, "stale.sock")
+    s.close()
+    rc, err, _ = run_script(ws, path, EVENT, dnsmasq_env(**WAKE_UP))
+    check(rc == 0 and err.strip() == f"dashctl: warning: dhcp-event: no daemon on {path}; event dropped", err)
+    s, path = event_socket(ws, "full.sock")
+    for _ in range(200):
+        rc, err, seconds = run_script(ws, path, EVENT, dnsmasq_env(**WAKE_UP))
+        check(rc == 0 and seconds < PROMPT, f"-> {rc} in {seconds:.3f} s: {err}")
+        if err:
+            break
+    check(err.strip() == f"dashctl: warning: dhcp-event: the daemon on {path} is busy; event dropped", err)
+    s.close()
+
+
+def case_dhcp_script_usage(ws):
+    # dhcp-event's exit codes and messages: 64 for a count of arguments no dnsmasq writes, 65 for bad data.
+    for args in ([], ["old"], ["old", "ac:63:be:00:00:01"], [*EVENT, "extra"], ["add", "a", "b", "c", "d"]):
+        rc, err, _ = run_script(ws, "/nonexistent/x.sock", args, dnsmasq_env(**WAKE_UP))
+        check(rc == 64 and err.startswith("dashctl: dhcp-event: "), f"dhcp-script {args} -> {rc}: {err}")
+    rc, err, _ = run_script(ws, "/nonexistent/x.sock", ["add", "zz", "10.77.0.201"], dnsmasq_env(**WAKE_UP))
+    check(rc == 65 and "'zz' is not a MAC address" in err, f"-> {rc}: {err}")
+    # Run by hand without the socket and the script's path.
+    p = subprocess.run([HELPER, "old"], capture_output=True, text=True, env=dnsmasq_env(**WAKE_UP), timeout=10)
+    check(p.returncode == 64 and "expected SOCKET SCRIPT ACTION MAC IP [HOST]" in p.stderr and
+          "dashctl dhcp-event" in p.stderr, f"-> {p.returncode}: {p.stderr}")
 
 
 def case_provision_usage(ws):

@@ -12,6 +12,7 @@
 
 using namespace dashctl;
 using namespace dashctl::dnsmasq;
+using dashctl::test::kHelper;
 using dashctl::test::kListen;
 using dashctl::test::TempDir;
 
@@ -36,7 +37,7 @@ TEST_CASE("dnsmasq --test accepts the rendered drop-in and rejects a broken one"
   const std::string shown = "/etc/dnsmasq.d/dashctl.conf";
 
   // The files it names do not exist yet: dnsmasq --test does not open them.
-  CHECK_NOTHROW(check_dropin(*dnsmasq, render(c, kListen).dropin.content, dir.path(), shown));
+  CHECK_NOTHROW(check_dropin(*dnsmasq, render(c, kListen, kHelper).dropin.content, dir.path(), shown));
   CHECK(entries(dir.path()) == 0);
 
   try {
@@ -59,7 +60,7 @@ TEST_CASE("apply writes nothing when dnsmasq rejects the drop-in") {
   TempDir dir;
   std::filesystem::create_directory(dir / "dnsmasq.d");
   const auto c = test::sample_config(dir / "dnsmasq.d", dir / "state");
-  Rendered r = render(c, kListen);
+  Rendered r = render(c, kListen, kHelper);
   r.dropin.content += "dhcp-range=not-a-range\n";
   const Plan plan = plan_setup(r);
   try {

@@ -21,7 +21,7 @@
 using namespace dashctl;
 using namespace dashctl::dnsmasq;
 using dashctl::test::button;
-using dashctl::test::kBinary;
+using dashctl::test::kHelper;
 using dashctl::test::kListen;
 using dashctl::test::TempDir;
 
@@ -49,7 +49,7 @@ size_t entries(const std::string& dir) {
 
 /// Checks that setup and teardown both refuse the file at `path`, which dashctl did not write.
 void check_refused_as_foreign(const config::Config& c, const std::string& path) {
-  for (const auto& plan : {std::function<void()>([&] { plan_setup(render(c, kListen)); }),
+  for (const auto& plan : {std::function<void()>([&] { plan_setup(render(c, kListen, kHelper)); }),
                            std::function<void()>([&] { plan_teardown(c); })}) {
     const auto e = test::thrown_by(plan);
     CHECK(e.code() == util::Exit::cant_create);
@@ -73,7 +73,7 @@ TEST_CASE("a first setup creates all four files, a second changes nothing") {
   const auto c = config_in(dir);
   const auto p = paths(c.dnsmasq);
 
-  const Plan first = plan_setup(render(c, kListen));
+  const Plan first = plan_setup(render(c, kListen, kHelper));
   REQUIRE(first.files.size() == 4);
   CHECK(first.any_change());
   CHECK(first.dropin_changed);
@@ -83,7 +83,7 @@ TEST_CASE("a first setup creates all four files, a second changes nothing") {
   CHECK(first.files.back().path == p.dropin);
 
   apply(first, c);
-  const Rendered wanted = render(c, kListen);
+  const Rendered wanted = render(c, kListen, kHelper);
   CHECK(util::read_file(p.dropin) == wanted.dropin.content);
   CHECK(util::read_file(p.hosts) == wanted.hosts.content);
   CHECK(util::read_file(p.dhcp_hosts) == wanted.dhcp_hosts.content);
@@ -98,7 +98,7 @@ TEST_CASE("a first setup creates all four files, a second changes nothing") {
   CHECK(entries(c.dnsmasq.state_dir) == 3);
   CHECK(entries(c.dnsmasq.conf_dir) == 1);
 
-  const Plan second = plan_setup(render(c, kListen));
+  const Plan second = plan_setup(render(c, kListen, kHelper));
   CHECK_FALSE(second.any_change());
   CHECK_FALSE(second.dropin_changed);
   for (const auto& f : second.files) CHECK(f.change == Change::unchanged);
@@ -108,10 +108,10 @@ TEST_CASE("a new button changes only the leases, which needs no restart") {
   TempDir dir;
   auto c = config_in(dir);
   const auto p = paths(c.dnsmasq);
-  apply(plan_setup(render(c, kListen)), c);
+  apply(plan_setup(render(c, kListen, kHelper)), c);
 
   c.buttons.push_back(button("garage", "02:00:00:00:00:09", "10.77.0.209"));
-  const Plan plan = plan_setup(render(c, kListen));
+  const Plan plan = plan_setup(render(c, kListen, kHelper));
   CHECK(change_of(plan, p.dhcp_hosts) == Change::update);
   CHECK(change_of(plan, p.hosts) == Change::unchanged);
   CHECK(change_of(plan, p.dropin) == Change::unchanged);
@@ -123,38 +123,53 @@ TEST_CASE("a new button changes only the leases, which needs no restart") {
     }
   }
   apply(plan, c);
-  CHECK_FALSE(plan_setup(render(c, kListen)).any_change());
+  CHECK_FALSE(plan_setup(render(c, kListen, kHelper)).any_change());
 }
 
-TEST_CASE("a new dashctl binary or event socket changes only the script, which needs no restart") {
+TEST_CASE("a new helper or event socket changes only the script, which needs no restart") {
   TempDir dir;
   auto c = config_in(dir);
   const auto p = paths(c.dnsmasq);
-  apply(plan_setup(render(c, kListen, kBinary)), c);
-  CHECK_FALSE(plan_setup(render(c, kListen, kBinary)).any_change());
+  apply(plan_setup(render(c, kListen, kHelper)), c);
+  CHECK_FALSE(plan_setup(render(c, kListen, kHelper)).any_change());
 
-  const Plan moved = plan_setup(render(c, kListen, "/usr/local/bin/dashctl"));
+  const Plan moved = plan_setup(render(c, kListen, "/usr/local/libexec/dashctl/dhcp-script"));
   CHECK(change_of(moved, p.dhcp_script) == Change::update);
   CHECK(change_of(moved, p.dropin) == Change::unchanged);
   CHECK_FALSE(moved.dropin_changed);
 
   c.daemon.event_socket = dir / "events.sock";
-  const Plan plan = plan_setup(render(c, kListen, kBinary));
+  const Plan plan = plan_setup(render(c, kListen, kHelper));
   CHECK(change_of(plan, p.dhcp_script) == Change::update);
   CHECK_FALSE(plan.dropin_changed);
   apply(plan, c);
   CHECK(mode_of(p.dhcp_script) == 0755);
-  CHECK(util::read_file(p.dhcp_script)->find("--socket '" + c.daemon.event_socket + "'") != std::string::npos);
+  CHECK(util::read_file(p.dhcp_script)->starts_with("#!" + kHelper + " " + c.daemon.event_socket + "\n"));
+}
+
+TEST_CASE("the shell script an earlier setup wrote is replaced by the helper's, the drop-in unchanged") {
+  TempDir dir;
+  auto c = config_in(dir);
+  const auto p = paths(c.dnsmasq);
+  apply(plan_setup(render(c, kListen, kHelper)), c);
+  const std::string before_helper = "#!/bin/sh\n" + kMarker + "\nexec '/usr/bin/dashctl' dhcp-event --socket '" +
+                                    c.daemon.event_socket + "' -- \"$@\"\n";
+  util::write_file_atomic(p.dhcp_script, before_helper, 0755);
+  const Plan plan = plan_setup(render(c, kListen, kHelper));
+  CHECK(change_of(plan, p.dhcp_script) == Change::update);
+  CHECK_FALSE(plan.dropin_changed);  // dnsmasq runs the file anew for each event: no restart
+  apply(plan, c);
+  CHECK(util::read_file(p.dhcp_script) == render(c, kListen, kHelper).dhcp_script.content);
 }
 
 TEST_CASE("turning dnsmasq.dhcp_script off removes the script after the drop-in that names it") {
   TempDir dir;
   auto c = config_in(dir);
   const auto p = paths(c.dnsmasq);
-  apply(plan_setup(render(c, kListen)), c);
+  apply(plan_setup(render(c, kListen, kHelper)), c);
 
   c.dnsmasq.dhcp_script = false;
-  const Plan off = plan_setup(render(c, kListen));
+  const Plan off = plan_setup(render(c, kListen, kHelper));
   REQUIRE(off.files.size() == 4);
   CHECK(off.dropin_changed);
   CHECK(off.files[2].path == p.dropin);
@@ -164,20 +179,20 @@ TEST_CASE("turning dnsmasq.dhcp_script off removes the script after the drop-in 
   apply(off, c);
   CHECK_FALSE(std::filesystem::exists(p.dhcp_script));
   CHECK(util::read_file(p.dropin)->find("dhcp-script") == std::string::npos);
-  CHECK_FALSE(plan_setup(render(c, kListen)).any_change());
+  CHECK_FALSE(plan_setup(render(c, kListen, kHelper)).any_change());
 
   // A script dashctl did not write stays, and is no reason to refuse: dnsmasq is not told to run it.
   const auto theirs = dir.write("state/dhcp-script", "#!/bin/sh\nlogger \"$@\"\n");
-  CHECK_FALSE(plan_setup(render(c, kListen)).any_change());
+  CHECK_FALSE(plan_setup(render(c, kListen, kHelper)).any_change());
   CHECK(util::read_file(theirs) == "#!/bin/sh\nlogger \"$@\"\n");
 }
 
 TEST_CASE("a new state_dir changes the drop-in, which needs a restart") {
   TempDir dir;
   auto c = config_in(dir);
-  apply(plan_setup(render(c, kListen)), c);
+  apply(plan_setup(render(c, kListen, kHelper)), c);
   c.dnsmasq.state_dir = dir / "elsewhere";
-  const Plan plan = plan_setup(render(c, kListen));
+  const Plan plan = plan_setup(render(c, kListen, kHelper));
   CHECK(change_of(plan, paths(c.dnsmasq).dropin) == Change::update);
   CHECK(change_of(plan, paths(c.dnsmasq).hosts) == Change::create);
   CHECK(plan.dropin_changed);
@@ -195,10 +210,10 @@ TEST_CASE("a file dashctl did not write is refused and left alone") {
 
   // A file that merely mentions the marker somewhere else is not ours either.
   util::write_file_atomic(p.dropin, "# mine\n" + kMarker + "\n");
-  CHECK_THROWS_AS(plan_setup(render(c, kListen)), util::Error);
+  CHECK_THROWS_AS(plan_setup(render(c, kListen, kHelper)), util::Error);
   // Nor is one with a shebang before it: only the script has that.
   util::write_file_atomic(p.dropin, "#!/bin/sh\n" + kMarker + "\n");
-  CHECK_THROWS_AS(plan_setup(render(c, kListen)), util::Error);
+  CHECK_THROWS_AS(plan_setup(render(c, kListen, kHelper)), util::Error);
 }
 
 TEST_CASE("a dhcp-script dashctl did not write is refused and left alone") {
@@ -208,8 +223,10 @@ TEST_CASE("a dhcp-script dashctl did not write is refused and left alone") {
   std::filesystem::create_directory(c.dnsmasq.state_dir);
   // The script's marker is on its second line: on the first, or after another first line,
   // it is not dashctl's.
-  for (const std::string& theirs : std::vector<std::string>{"#!/bin/sh\nlogger \"$@\"\n", kMarker + "\nexec true\n",
-                                   "#!/bin/bash\n" + kMarker + "\n", "#!/bin/sh\n\n" + kMarker + "\n"}) {
+  for (const std::string& theirs : std::vector<std::string>{
+           "#!/bin/sh\nlogger \"$@\"\n", kMarker + "\nexec true\n", "#!/bin/bash\n" + kMarker + "\n",
+           "#!/bin/sh\n\n" + kMarker + "\n", "#!/usr/bin/env python3 -u\n" + kMarker + "\n",
+           "#! /bin/x y\n" + kMarker + "\n", "#!/bin/x \n" + kMarker + "\n"}) {
     util::write_file_atomic(p.dhcp_script, theirs, 0755);
     check_refused_as_foreign(c, p.dhcp_script);
     CHECK(util::read_file(p.dhcp_script) == theirs);
@@ -231,10 +248,10 @@ TEST_CASE("another dhcp-script in dnsmasq's config is refused, naming where it i
   dir.write("dnsmasq.d/dnsmasq.conf.dpkg-old", "dhcp-script=/x\n");
   std::filesystem::create_directory(dir / "dnsmasq.d/sub.conf");
   dir.write("dnsmasq.d/other.conf", "domain-needed\n  #dhcp-script=/x\n");
-  CHECK(plan_setup(render(c, kListen), main_config).any_change());
+  CHECK(plan_setup(render(c, kListen, kHelper), main_config).any_change());
 
   const auto refused = [&](const std::string& where) {
-    const auto e = test::thrown_by([&] { plan_setup(render(c, kListen), main_config); });
+    const auto e = test::thrown_by([&] { plan_setup(render(c, kListen, kHelper), main_config); });
     CHECK(e.code() == util::Exit::data);
     CHECK(std::string(e.what()).starts_with(where + ": dnsmasq's dhcp-script is set there already"));
     CHECK(e.hint().find("dnsmasq.dhcp_script = false") != std::string::npos);
@@ -258,8 +275,8 @@ TEST_CASE("another dhcp-script in dnsmasq's config is refused, naming where it i
   std::filesystem::remove(main_config);
   std::filesystem::remove(dir / "dnsmasq.d/other.conf");
   std::filesystem::remove(dir / "dnsmasq.d/another");
-  apply(plan_setup(render(c, kListen), main_config), c);
-  CHECK_FALSE(plan_setup(render(c, kListen), main_config).any_change());
+  apply(plan_setup(render(c, kListen, kHelper), main_config), c);
+  CHECK_FALSE(plan_setup(render(c, kListen, kHelper), main_config).any_change());
 }
 
 TEST_CASE("teardown removes what setup wrote, and only that") {
@@ -270,7 +287,7 @@ TEST_CASE("teardown removes what setup wrote, and only that") {
 
   CHECK_FALSE(plan_teardown(c).any_change());  // nothing installed yet
 
-  apply(plan_setup(render(c, kListen)), c);
+  apply(plan_setup(render(c, kListen, kHelper)), c);
   const Plan plan = plan_teardown(c);
   REQUIRE(plan.files.size() == 4);
   CHECK(plan.dropin_changed);
@@ -282,7 +299,7 @@ TEST_CASE("teardown removes what setup wrote, and only that") {
   CHECK(plan.files.front().path == p.dropin);
   for (const auto& f : plan.files) {
     CHECK(f.change == Change::remove);
-    CHECK(f.old_content.starts_with(f.path == p.dhcp_script ? "#!/bin/sh\n" + kMarker : kMarker));
+    CHECK(f.old_content.starts_with(f.path == p.dhcp_script ? "#!" + kHelper + " " : kMarker));
   }
   apply(plan, c);
   CHECK_FALSE(std::filesystem::exists(p.dropin));
@@ -298,7 +315,7 @@ TEST_CASE("teardown of a partial install removes what is there") {
   TempDir dir;
   const auto c = config_in(dir);
   const auto p = paths(c.dnsmasq);
-  apply(plan_setup(render(c, kListen)), c);
+  apply(plan_setup(render(c, kListen, kHelper)), c);
   util::remove_file(p.hosts);
   const Plan plan = plan_teardown(c);
   REQUIRE(plan.files.size() == 3);
@@ -310,7 +327,7 @@ TEST_CASE("teardown of a partial install removes what is there") {
 TEST_CASE("a missing conf_dir means dnsmasq is not set up to read drop-ins") {
   TempDir dir;
   const auto c = test::sample_config(dir / "no-such-dir", dir / "state");
-  const auto e = test::thrown_by([&] { apply(plan_setup(render(c, kListen)), c); });
+  const auto e = test::thrown_by([&] { apply(plan_setup(render(c, kListen, kHelper)), c); });
   CHECK(e.code() == util::Exit::unavailable);
   CHECK(std::string(e.what()).find(dir / "no-such-dir") != std::string::npos);
   CHECK(e.hint().find("conf-dir") != std::string::npos);
@@ -322,7 +339,7 @@ TEST_CASE("state_dir and its missing parents are created 0755 whatever the umask
   std::filesystem::create_directory(dir / "dnsmasq.d");
   const auto c = test::sample_config(dir / "dnsmasq.d", dir / "var/lib/dashctl");
   const mode_t old = ::umask(077);
-  apply(plan_setup(render(c, kListen)), c);
+  apply(plan_setup(render(c, kListen, kHelper)), c);
   ::umask(old);
   CHECK(mode_of(dir / "var/lib") == 0755);
   CHECK(mode_of(dir / "var/lib/dashctl") == 0755);
@@ -401,13 +418,12 @@ TEST_CASE("a first setup's dry-run diff shows the script") {
   const auto c = config_in(dir);
   const auto p = paths(c.dnsmasq);
   std::string all;
-  for (const auto& f : plan_setup(render(c, kListen, kBinary)).files) all += diff(f);
+  for (const auto& f : plan_setup(render(c, kListen, kHelper)).files) all += diff(f);
   CHECK(all.find("--- /dev/null\n"
                  "+++ " + p.dhcp_script + "\n"
-                 "@@ -0,0 +1,3 @@\n"
-                 "+#!/bin/sh\n"
-                 "+" + kMarker + "\n"
-                 "+exec '/usr/bin/dashctl' dhcp-event --socket '/run/dashctl/events.sock' -- \"$@\"\n") !=
+                 "@@ -0,0 +1,4 @@\n"
+                 "+#!" + kHelper + " /run/dashctl/events.sock\n"
+                 "+" + kMarker + "\n") !=
         std::string::npos);
   CHECK(all.find("+dhcp-script=" + p.dhcp_script + "\n") != std::string::npos);
 }
@@ -415,9 +431,9 @@ TEST_CASE("a first setup's dry-run diff shows the script") {
 TEST_CASE("a setup plan's diff is what apply then writes") {
   TempDir dir;
   auto c = config_in(dir);
-  apply(plan_setup(render(c, kListen)), c);
+  apply(plan_setup(render(c, kListen, kHelper)), c);
   c.buttons.erase(c.buttons.begin());  // kitchen
-  const Plan plan = plan_setup(render(c, kListen));
+  const Plan plan = plan_setup(render(c, kListen, kHelper));
   std::string all;
   for (const auto& f : plan.files) all += diff(f);
   const auto dhcp = paths(c.dnsmasq).dhcp_hosts;
@@ -438,7 +454,7 @@ TEST_CASE("undo puts every file back as the plan found it: content and mode, or 
   TempDir dir;
   auto c = config_in(dir);
   const auto p = paths(c.dnsmasq);
-  apply(plan_setup(render(c, kListen, kBinary)), c);
+  apply(plan_setup(render(c, kListen, kHelper)), c);
   ::chmod(p.hosts.c_str(), 0600);  // a mode of the user's own, kept too
   // Each file's content and mode; nullopt and 0 for a missing one.
   const auto before = [&] {
@@ -456,7 +472,7 @@ TEST_CASE("undo puts every file back as the plan found it: content and mode, or 
   c.buttons.push_back(button("garage", "02:00:00:00:00:09", "10.77.0.209"));
   c.intercept.hostnames.push_back("dash-button-eu-aws-opf.amazon.com");
   c.dnsmasq.dhcp_script = false;
-  const Plan change = plan_setup(render(c, kListen));
+  const Plan change = plan_setup(render(c, kListen, kHelper));
   CHECK(change_of(change, p.dhcp_script) == Change::remove);
   apply(change, c);
   CHECK(util::read_file(p.dropin) != was[0].first);
@@ -474,7 +490,7 @@ TEST_CASE("undo puts every file back as the plan found it: content and mode, or 
 
   // Files the plan creates are removed again.
   c.dnsmasq.state_dir = dir / "elsewhere";
-  const Plan moved = plan_setup(render(c, kListen));
+  const Plan moved = plan_setup(render(c, kListen, kHelper));
   apply(moved, c);
   CHECK(std::filesystem::exists(dir / "elsewhere/hosts"));
   apply(undo(moved), c, DropinChecked::yes);
@@ -483,6 +499,6 @@ TEST_CASE("undo puts every file back as the plan found it: content and mode, or 
   CHECK(before() == was);
 
   // An undo of a plan that was never carried out changes nothing.
-  apply(undo(plan_setup(render(c, kListen))), c, DropinChecked::yes);
+  apply(undo(plan_setup(render(c, kListen, kHelper))), c, DropinChecked::yes);
   CHECK(before() == was);
 }

@@ -36,7 +36,7 @@ inline config::Config sample_config(const std::string& conf_dir, const std::stri
 
 inline const util::Ipv4 kListen = *util::Ipv4::parse("10.77.0.1");
 
-/// The dashctl binary the dhcp-script runs, for tests that compare its text.
-inline const std::string kBinary = "/usr/bin/dashctl";
+/// The program the dhcp-script's "#!" line names, for tests that compare its text.
+inline const std::string kHelper = "/usr/libexec/dashctl/dhcp-script";
 
 }  // namespace dashctl::test

@@ -823,7 +823,8 @@ def case_notify(repo):
 
 def case_dhcp_source(repo):
     """A button that gets no further than DHCP is pressed all the same, through dnsmasq's
-    dhcp-script and dashctl dhcp-event; its connection moments later joins that press."""
+    dhcp-script (setup's script, which the kernel hands to the helper); its connection moments
+    later joins that press."""
     with Lab(repo) as lab:
         d, exec_log = prepare(lab)
         sub = Subscriber(lab)
@@ -873,7 +874,7 @@ def case_dhcp_first(repo):
         d, exec_log = prepare(lab)
         sub = Subscriber(lab)
         daemon = Daemon(d)
-        # 1.5 s rather than the real 0.5: the sanitizer build of dhcp-event starts slowly. No NTP
+        # 1.5 s rather than the real 0.5: the sanitizer build of the dhcp-script starts slowly. No NTP
         # request: it would come before the connection too (test button_life has the ntp source).
         press = lab.press("btn1", "--think", "1.5", "--no-ntp")[0]
         check(any(s["step"] == "tcp" for s in press["steps"]), f"{press}")

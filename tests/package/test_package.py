@@ -53,6 +53,7 @@ def clean_env(home, **extra):
 def expected_files(source_dir):
     man = os.path.join(source_dir, "man")
     files = {"usr/bin/dashctl",
+             "usr/libexec/dashctl/dhcp-script",
              "usr/share/bash-completion/completions/dashctl",
              "usr/share/zsh/vendor-completions/_dashctl",
              "usr/share/fish/vendor_completions.d/dashctl.fish",
@@ -163,8 +164,9 @@ def case_install(args, tmp):
         env={**os.environ, "DESTDIR": root})
     compare_sets(files_under(root), expected, f"cmake --install --prefix /usr, DESTDIR={root}")
     mode = lambda rel: stat.S_IMODE(os.stat(os.path.join(root, rel)).st_mode)
-    check(mode("usr/bin/dashctl") == 0o755, f"usr/bin/dashctl mode {mode('usr/bin/dashctl'):o}")
-    for rel in expected - {"usr/bin/dashctl"}:
+    for rel in ("usr/bin/dashctl", "usr/libexec/dashctl/dhcp-script"):
+        check(mode(rel) == 0o755, f"{rel} mode {mode(rel):o}")
+    for rel in expected - {"usr/bin/dashctl", "usr/libexec/dashctl/dhcp-script"}:
         check(mode(rel) == 0o644, f"{rel} mode {mode(rel):o}, not 644")
     check_units(os.path.join(root, "lib/systemd/system"), "/usr/bin/dashctl")
     with open(os.path.join(root, "usr/share/doc/dashctl/examples/dashctl.toml")) as f, \
