@@ -129,7 +129,9 @@ int run_status(const Globals& g) {
   std::string daemon_problem;
   auto state = plumbing::DaemonState::down;
   try {
-    if (auto answer = daemon::ask(c.daemon.control_socket, "status")) {
+    // Two seconds: a daemon working through a burst of events on a busy router answers after
+    // it, and is not down.
+    if (auto answer = daemon::ask(c.daemon.control_socket, "status", std::chrono::seconds(2))) {
       auto j = nlohmann::json::parse(*answer);
       auto answered = daemon::read_status(j);  // an answer that is no status is no daemon up
       daemon = std::move(j);
