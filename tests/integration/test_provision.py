@@ -287,6 +287,7 @@ def case_isolated_first(repo):
         lab.script("lab", "ap", "down")
         press = lab.press("btn1")[0]
         check(press["ip"] == ip, f"the button's address is not its static lease {ip}: {press}")
+        check(press["outcome"] == "answered", f"dashctl did not answer the button: {press}")
         check(sub.wait("home/kitchen/light") == ["TOGGLE"], f"messages: {sub.lines}")
         check(not lab.file("lan.log").strip(), f"the button reached the cloud's stand-in: {lab.file('lan.log')}")
         # A second provisioning of the same button (its settings wiped again) keeps it.
