@@ -4,7 +4,9 @@
   helpers.py capture --iface br-iot --mac MAC... --out FILE --ready FILE
       the wire clock: an AF_PACKET socket on the bridge with kernel receive timestamps
       (SO_TIMESTAMPNS, CLOCK_REALTIME); writes "arp|syn MAC NANOSECONDS" for every ARP request
-      and every TCP SYN to port 443 that one of the MACs sends, until SIGTERM
+      and every TCP SYN to port 443 that one of the MACs sends, and "dhcp MAC NANOSECONDS" for
+      every DHCP DISCOVER ("dhcp-request MAC NANOSECONDS" for every DHCP REQUEST) it sends
+      (a BOOTREQUEST to UDP port 67 with that message type, option 53), until SIGTERM
   helpers.py press --iface wlan0 --mac MAC --ip IP --router IP --count N --gap MIN MAX
                    --start EPOCH [--period P] --out FILE
       a fast, faithful press generator for one button: each press is an ARP request for the
@@ -58,7 +60,7 @@ def capture(a):
     signal.signal(signal.SIGTERM, stop)
     open(a.ready, "w").close()
     while True:
-        data, anc, _flags, addr = s.recvmsg(128, socket.CMSG_SPACE(16))
+        data, anc, _flags, addr = s.recvmsg(2048, socket.CMSG_SPACE(16))  # DHCP's options are past 282
         if addr[2] == PACKET_OUTGOING or len(data) < 34:
             continue
         mac = macs.get(data[6:12])
@@ -84,6 +86,30 @@ def capture(a):
                 # (port 1443); without it, before (port 443). Either is the button's SYN.
                 if dport in (443, 1443) and flags & 0x02 and not flags & 0x10:
                     out.write(f"syn {mac} {ts}\n")
+        elif ethertype == 0x0800 and data[23] == 17:
+            kind = dhcp_kind(data)
+            if kind:
+                out.write(f"{kind} {mac} {ts}\n")
+
+
+def dhcp_kind(frame):
+    """"dhcp" for a DHCP DISCOVER in this Ethernet frame, "dhcp-request" for a REQUEST, else None."""
+    udp = 14 + (frame[14] & 0x0F) * 4
+    bootp = udp + 8
+    if len(frame) < bootp + 240 or struct.unpack("!H", frame[udp + 2:udp + 4])[0] != 67 or frame[bootp] != 1:
+        return None
+    if frame[bootp + 236:bootp + 240] != b"\x63\x82\x53\x63":  # the magic cookie
+        return None
+    i = bootp + 240
+    while i + 1 < len(frame) and frame[i] != 255:
+        if frame[i] == 0:  # pad
+            i += 1
+            continue
+        code, n = frame[i], frame[i + 1]
+        if code == 53 and n >= 1 and i + 2 < len(frame):
+            return {1: "dhcp", 3: "dhcp-request"}.get(frame[i + 2])
+        i += 2 + n
+    return None
 
 
 def press(a):
