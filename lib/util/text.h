@@ -24,6 +24,9 @@ bool is_button_name(std::string_view name);
 /// starting with a letter or digit".
 std::string button_name_rule();
 
+/// `text` in single quotes, for messages: 'br-iot'.
+std::string quoted(std::string_view text);
+
 /// Splits on runs of white space.
 std::vector<std::string> split_words(std::string_view text);
 
