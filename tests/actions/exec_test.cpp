@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 #include <filesystem>
 #include <fstream>
 #include <functional>

@@ -7,7 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 #include <filesystem>
 #include <memory>
 #include <thread>

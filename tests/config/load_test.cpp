@@ -1,6 +1,6 @@
 // Loading from disk: buttons.d, duplicates across files, and the permission rules.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <sys/stat.h>
 

@@ -1,7 +1,7 @@
 // One failing config per validation rule: each asserts the message and that it points at
 // the right line and column (the first occurrence of `at` in the text).
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include "config/parse.h"
 

@@ -1,6 +1,6 @@
 // Writing buttons: add, rename and remove round trips through the loader.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <filesystem>
 

@@ -2,7 +2,7 @@
 // fake command runner): the neighbour table and lease file behind the Identifier, the
 // action runner, the MQTT publisher and the clock. Every source and every identity case.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <map>
 #include <string>

@@ -1,7 +1,7 @@
 // The daemon's socket files: a directory of its own, a live socket never taken, and only its
 // own file removed at exit.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>

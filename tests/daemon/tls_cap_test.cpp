@@ -1,7 +1,7 @@
 // The TLS endpoint's caps on a fake clock: handshakes at once, per address per window, and
 // the memory they keep.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include "daemon/tls_endpoint.h"
 

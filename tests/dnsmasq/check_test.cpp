@@ -1,6 +1,6 @@
 // The drop-in is checked by the real dnsmasq before it is installed.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <filesystem>
 

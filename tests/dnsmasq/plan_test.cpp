@@ -1,6 +1,6 @@
 // Planning against the disk, applying, tearing down, and the dry-run diff.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <sys/stat.h>
 

@@ -1,7 +1,7 @@
 // The helper that runs dnsmasq --test, systemctl and reload commands: argv, captured
 // stderr, a deadline.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <signal.h>
 #include <sys/wait.h>

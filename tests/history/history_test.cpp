@@ -2,7 +2,7 @@
 // time (sightings carry their own times: a fake clock), renames, the state file's codec and
 // its corrupt cases, and the write gate on a fake clock.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include "history/history.h"
 #include "util/error.h"

@@ -1,7 +1,7 @@
 // Vendors from the IEEE registry: the CSV as Debian ships it, damage of every kind, and the
 // real file that scripts/bootstrap installs.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <chrono>
 #include <filesystem>

@@ -2,7 +2,7 @@
 // 127.0.0.1, watched by a second client: delivery, availability and the will, the offline
 // queue across a broker restart, subscriptions. Every wait is bounded.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -5,7 +5,7 @@
 // DASHCTL_UPDATE_GOLDEN=1 rewrites the golden files, and the cases that would have compared
 // them are skipped; review the diff before committing.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <algorithm>
 

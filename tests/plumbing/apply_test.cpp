@@ -2,7 +2,7 @@
 // a temporary directory: setup is all or nothing, so a failure after the table was replaced
 // puts the table and the files back as they were.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <sys/stat.h>
 

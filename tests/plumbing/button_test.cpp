@@ -2,7 +2,7 @@
 // where it has run and can be seen, the daemon told, and an honest error when applying
 // fails after the save. The machine is a fake; the config is real, in a temporary directory.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <filesystem>
 #include <functional>

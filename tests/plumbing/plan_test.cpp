@@ -2,7 +2,7 @@
 // table for a config (dnsmasq's files in a temporary directory), what the config means on
 // an interface every machine has (lo), and learn's lock.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <filesystem>
 #include <fstream>

@@ -1,6 +1,6 @@
 // Who pressed: the lease file's parser, and identification through fake lookups.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

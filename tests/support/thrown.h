@@ -1,7 +1,7 @@
 #pragma once
 // The tests' way to look at an error: the util::Error a call throws.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <functional>
 

@@ -1,6 +1,6 @@
 // The daemon's latency histogram: bucket bounds, quantiles, extremes.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <algorithm>
 #include <chrono>

@@ -2,7 +2,7 @@
 // environment, working directory) and what it does not (our signal mask, ignored signals,
 // descriptors, capabilities), seen from inside it through /proc/self.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
