@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl button list|show|add|remove|rename|test|battery: managing buttons by hand.
 
 #include <cstdio>

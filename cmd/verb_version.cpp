@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl version: what this binary is, its licence, and what it was built with.
 
 #include <cstdio>

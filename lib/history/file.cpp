@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The state file's codec: JSON, each time in milliseconds since the epoch.
 
 #include <cmath>

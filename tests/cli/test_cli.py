@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The dashctl CLI as a user meets it: exit codes, messages, concurrent writers.
 
 Usage: test_cli.py DASHCTL CASE   (one CTest test per CASE; see tests/CMakeLists.txt)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Loading from disk: buttons.d, duplicates across files, and the permission rules.
 
 #include "support/catch.h"

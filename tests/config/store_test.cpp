@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Writing buttons: add, rename and remove round trips through the loader.
 
 #include "support/catch.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dnsmasq's lease events: what dhcp-event makes of dnsmasq's arguments and environment,
 // the datagram it sends, what the daemon accepts of a datagram, and the send itself.
 

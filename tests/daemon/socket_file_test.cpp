@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The daemon's socket files: a directory of its own, a live socket never taken, and only its
 // own file removed at exit.
 

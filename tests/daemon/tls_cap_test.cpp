@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The TLS endpoint's caps on a fake clock: handshakes at once, per address per window, and
 // the memory they keep.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The drop-in is checked by the real dnsmasq before it is installed.
 
 #include "support/catch.h"

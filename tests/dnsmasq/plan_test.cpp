@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Planning against the disk, applying, tearing down, and the dry-run diff.
 
 #include "support/catch.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Starting and ending the processes a test needs, by pid, with every wait bounded.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The helper that runs dnsmasq --test, systemctl and reload commands: argv, captured
 // stderr, a deadline.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A new button's address and name: what buttons, the listen address and dnsmasq's leases
 // already take.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What learn makes of a logged packet: captured DHCP and DNS packets of a simulated button,
 // with and without --any, from new devices and from buttons the config knows.
 

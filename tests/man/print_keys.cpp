@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // For test_man.py: what dashctl.toml(5) must document, from the parser itself.
 //   print_keys             every key the parser takes, one dotted path a line
 //   print_keys --defaults  "KEY<TAB>VALUE" for each default the parser fills in, as TOML

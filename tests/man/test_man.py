@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The man pages in man/, as a user meets them and as the code has them.
 
 Usage: test_man.py --dashctl PATH --print-keys PATH --man-dir DIR CASE

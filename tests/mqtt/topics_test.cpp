@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the daemon publishes, byte for byte: press events, unknown devices, Home Assistant
 // discovery and its removal.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The kernel's neighbour table through libnl: real entries in a network namespace the test
 // creates (root only) and removes however the test ends.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Installation and the .deb, as a user meets them.
 
 Usage: test_package.py --build-dir DIR --source-dir DIR --version V CASE

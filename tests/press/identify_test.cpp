@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Who pressed: the lease file's parser, and identification through fake lookups.
 
 #include "support/catch.h"

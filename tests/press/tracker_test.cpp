@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The tracker on a fake clock: one press, one event, per button.
 
 #include "support/catch.h"

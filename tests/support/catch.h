@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Catch2, version 2 (Debian 12's catch2) or 3 (Debian 13's): every test includes this header
 // rather than Catch2's own, and uses the names that mean the same in both: Catch::Contains,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl's TLS identity: made once, with the key private, an RSA 2048 key, and the
 // intercepted names in the certificate; kept as it is afterwards.
 
