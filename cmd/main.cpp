@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl: the CLI11 app. It only wires the verbs together and turns what they throw into
 // one line on stderr and a sysexits(3) code; the verbs live in verb_*.cpp.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl button list|show|add|remove|rename|test|battery: managing buttons by hand.
 
 #include <cstdio>
@@ -96,7 +97,10 @@ int run_list(const Globals& g, bool names) {
   std::vector<std::vector<std::string>> rows{{"NAME", "MAC", "IP", "WINDOW", "ACTIONS", "DEFINED IN"}};
   for (const auto& b : c.buttons) {
     std::string kinds;
-    for (const auto& a : b.on_press) kinds += (kinds.empty() ? "" : ",") + std::string(config::action_kind(a));
+    for (const auto& a : b.on_press) {
+      if (!kinds.empty()) kinds += ',';
+      kinds += config::action_kind(a);
+    }
     rows.push_back({b.name, b.mac ? b.mac->str() : "-", b.ip ? b.ip->str() : "-",
                     util::format_duration(b.window), kinds.empty() ? "-" : kinds,
                     b.own_file ? b.where.file : b.where.str()});

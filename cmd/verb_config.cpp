@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl config check: every problem of the config, as file:line:col: message.
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl dhcp-event: dnsmasq's dhcp-script. Hands a lease event to `dashctl run` as one
 // datagram and returns at once: dnsmasq runs its script serially and waits for it, and
 // nothing it could do about a missing daemon or config, so everything except a wrong

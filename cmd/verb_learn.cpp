@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl learn: "press the button now". Watches the IoT network's DHCP requests and DNS
 // queries through NFLOG (learn::Table, which it always removes), recognises the button
 // (learn::Classifier), and saves it with a static lease (plumbing::button_changed). This

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl run: the daemon, in the foreground.
 
 #include <cstdlib>

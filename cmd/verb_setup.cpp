@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl setup and teardown: the network plumbing, applied and removed.
 
 #include <sys/stat.h>

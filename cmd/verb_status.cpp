@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl status: is the plumbing in place, and is it what the config wants?
 
 #include <cstdio>

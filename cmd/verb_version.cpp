@@ -1,4 +1,5 @@
-// dashctl version: what this binary is and what it was built with.
+// SPDX-License-Identifier: GPL-2.0-or-later
+// dashctl version: what this binary is, its licence, and what it was built with.
 
 #include <cstdio>
 
@@ -12,6 +13,9 @@
 
 namespace dashctl::cmd {
 namespace {
+
+/// dashctl's licence (LICENSE), as an SPDX expression.
+constexpr const char* kLicense = "GPL-2.0-or-later";
 
 std::vector<std::pair<std::string, std::string>> libraries() {
   return {
@@ -33,12 +37,16 @@ std::vector<std::pair<std::string, std::string>> libraries() {
 int run_version(const Globals& g) {
   const auto libs = libraries();
   if (g.json) {
-    nlohmann::json j{{"version", DASHCTL_VERSION}, {"libraries", nlohmann::json::object()}};
+    nlohmann::json j{{"version", DASHCTL_VERSION},
+                     {"license", kLicense},
+                     {"libraries", nlohmann::json::object()}};
     for (const auto& [name, version] : libs) j["libraries"][name] = version;
     std::puts(j.dump(2).c_str());
     return 0;
   }
   std::printf("dashctl %s\n", DASHCTL_VERSION);
+  std::printf("License %s: GNU GPL version 2 or later; no warranty.\n", kLicense);
+  std::printf("Built with:\n");
   for (const auto& [name, version] : libs) std::printf("  %-14s %s\n", name.c_str(), version.c_str());
   return 0;
 }

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bash completion for dashctl(8)                             -*- shell-script -*-
 
 # The names of the buttons, from 'dashctl button list --names' run with the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # fish completion for dashctl(8)
 
 # The words on the line that are not options or their values: the verb, the

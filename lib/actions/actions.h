@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // A button's actions: exec and webhook, asynchronous on the daemon's event loop; mqtt, a
 // publish; what an action's templates see of the press; and the Runner that starts them all

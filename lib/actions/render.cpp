@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "actions/actions.h"
 
 #include "util/template.h"
@@ -14,7 +15,10 @@ std::string render(std::string_view tmpl, const press::Press& p) {
     if (name == "count") return std::to_string(p.number);
     if (name == "time") return util::iso8601(p.first.wall, true);
     // The config refuses unknown placeholders; should one slip through, it stays visible.
-    return "{" + std::string(name) + "}";
+    std::string kept = "{";
+    kept += name;
+    kept += '}';
+    return kept;
   });
 }
 

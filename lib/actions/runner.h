@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The one place a button's actions are started, for a press (`dashctl run`) and for
 // `dashctl button test` alike: mqtt actions are published, exec and webhook actions run on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The keys each table of the config takes. The parser accepts these and rejects any
 // other, and dashctl.toml(5) documents every one (tests/man checks it against this list).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Reading the config from disk: the main file, then buttons.d/*.toml beside it.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The typed configuration: what /etc/dashctl/dashctl.toml and buttons.d/*.toml say,
 // with every default filled in and every value validated (see parse.h).

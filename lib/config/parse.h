@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Pure parsing and validation over text: no file system, so unit tests and the fuzz
 // target drive exactly what `load` runs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Writing buttons. Each button dashctl manages has its own file, buttons.d/<name>.toml,
 // so dashctl never rewrites a file a person edits. Every write is atomic and taken under

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The daemon's control socket, client side: what `dashctl status` asks the running daemon.
 // Plain POSIX sockets; no event loop needed for one question.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The control socket, the daemon's side: `dashctl status` and `dashctl learn` ask here
 // (protocol.h has the requests and answers; control.h the client side).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // `dashctl run`: one Boost.Asio event loop with the listener, the press tracker, the actions,
 // the MQTT client, signals and the control socket. Runs as an ordinary user.

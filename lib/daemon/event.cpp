@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/event.h"
 
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 
 #include "util/error.h"
 #include "util/posix.h"
+#include "util/text.h"
 
 namespace dashctl::daemon {
 namespace {
@@ -53,8 +55,6 @@ bool is_utf8(const std::string& s) {
   }
 }
 
-std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
-
 /// A field of the datagram's object, or nullptr; never throws.
 const nlohmann::json* field(const nlohmann::json& object, const char* key) {
   const auto it = object.find(key);
@@ -69,7 +69,7 @@ const std::string* string_field(const nlohmann::json& object, const char* key) {
 }  // namespace
 
 std::optional<std::string> event_problem(const LeaseEvent& e) {
-  if (!is_wake_up_action(e.action)) return "action " + in_quotes(e.action) + " is not add or old";
+  if (!is_wake_up_action(e.action)) return "action " + util::quoted(e.action) + " is not add or old";
   if (e.hostname.size() > kMaxHostname)
     return "the host name is longer than " + std::to_string(kMaxHostname) + " bytes";
   for (const char c : e.hostname) {
@@ -79,7 +79,7 @@ std::optional<std::string> event_problem(const LeaseEvent& e) {
   if (!is_utf8(e.hostname)) return "the host name is not UTF-8";
   if (!e.interface.empty()) {
     if (const auto problem = util::interface_name_problem(e.interface))
-      return "interface " + in_quotes(e.interface) + ": " + *problem;
+      return "interface " + util::quoted(e.interface) + ": " + *problem;
   }
   return std::nullopt;
 }
@@ -89,7 +89,7 @@ ParsedEvent parse_dhcp_event(const std::vector<std::string>& args,
   const char* hint = "see 'dashctl dhcp-event --help'";
   if (args.empty()) throw Error(Exit::usage, "dhcp-event: expected ACTION MAC IP [HOST]", hint);
   const std::string& action = args[0];
-  if (!is_wake_up_action(action)) return {std::nullopt, "action " + in_quotes(action) + " is not add or old"};
+  if (!is_wake_up_action(action)) return {std::nullopt, "action " + util::quoted(action) + " is not add or old"};
   if (args.size() < 3 || args.size() > 4)
     throw Error(Exit::usage, "dhcp-event: " + action + " takes MAC IP [HOST], not " +
                                  std::to_string(args.size() - 1) + " argument" + (args.size() == 2 ? "" : "s"),
@@ -107,10 +107,10 @@ ParsedEvent parse_dhcp_event(const std::vector<std::string>& args,
   if (!mac) {
     if (is_other_hardware_address(mac_text))
       return {std::nullopt, action + " " + ip_text + ": hardware address " + mac_text + " is not an Ethernet MAC"};
-    throw Error(Exit::data, "dhcp-event: " + in_quotes(mac_text) + " is not a MAC address");
+    throw Error(Exit::data, "dhcp-event: " + util::quoted(mac_text) + " is not a MAC address");
   }
   const auto ip = util::Ipv4::parse(ip_text);
-  if (!ip) throw Error(Exit::data, "dhcp-event: " + in_quotes(ip_text) + " is not an IPv4 address");
+  if (!ip) throw Error(Exit::data, "dhcp-event: " + util::quoted(ip_text) + " is not an IPv4 address");
   e.action = action;
   e.mac = *mac;
   e.ip = *ip;
@@ -183,7 +183,7 @@ Sent send_event(const std::string& path, const std::string& datagram, std::strin
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof addr.sun_path)
-    return fail(Sent::failed, "the socket path " + in_quotes(path) + " is empty or longer than " +
+    return fail(Sent::failed, "the socket path " + util::quoted(path) + " is empty or longer than " +
                                   std::to_string(sizeof addr.sun_path - 1) + " bytes");
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   const util::Fd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));

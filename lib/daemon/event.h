@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // dnsmasq's lease events, from `dashctl dhcp-event` (run by dnsmasq as its dhcp-script) to
 // `dashctl run`: parsed from the script's arguments and environment, sent as one datagram,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The buttons' history on disk: read at start, written atomically after changes, at most once
 // per kWriteInterval (a change after a quiet interval at once), and once more at exit.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The press source `dhcp`: dnsmasq's lease events, which `dashctl dhcp-event` (its
 // dhcp-script) sends as datagrams to a unix socket of the daemon's (event.h has their form).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The press source `connect`: the TCP listener the firewall redirects the buttons' port 443
 // to. Every accepted IPv4 connection is a sighting. A known button's connection then goes to

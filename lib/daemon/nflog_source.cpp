@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/nflog_source.h"
 
 #include <unistd.h>

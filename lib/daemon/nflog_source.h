@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The press source `nflog`: the buttons' own DHCP requests and DNS queries, which setup's
 // rules log to an NFLOG group. Needs CAP_NET_ADMIN; without it the daemon says so once and

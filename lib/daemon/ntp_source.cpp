@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/ntp_source.h"
 
 #include <sys/timex.h>

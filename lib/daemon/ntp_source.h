@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The NTP responder, and the press source `ntp`: setup redirects the IoT network's UDP 123
 // to network.ntp_port, where the daemon answers client requests from the system clock. A

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The press pipeline: every source's sightings go through one path, identify -> track ->
 // fire. No event loop in here: the parts it drives are interfaces (the Identifier's lookups,

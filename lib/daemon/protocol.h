@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The control socket's protocol, both sides, without any I/O: what the daemon makes of the
 // bytes a client sends (one request line), and what `dashctl status` makes of the daemon's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // What a SIGHUP does with a freshly read config, as a pure decision: take it or keep the
 // one in use, and what must be restarted. The daemon carries it out.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The daemon's socket files (the control socket, the event socket): in a directory nobody
 // else can write to, never taken from a live daemon, and removed at exit only if they are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The buttons' TLS endpoint: for a connection from a known button the listener hands the
 // socket here, and a TLS server handshake is completed with dashctl's own key and

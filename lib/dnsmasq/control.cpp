@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "dnsmasq/control.h"
 
 #include <signal.h>
@@ -134,7 +135,9 @@ std::string program_of(pid_t pid) {
 pid_t start_detached(const std::string& program, const std::vector<std::string>& argv) {
   util::SpawnOptions o;
   o.program = program;
-  o.directory = "/";
+  // A string moved in, not `= "/"`: GCC 12 at -O3 takes that one-character assignment for an
+  // overlapping memcpy (-Wrestrict, GCC bug 105329).
+  o.directory = std::string("/");
   o.new_session = true;
   const auto child = util::spawn(argv, o);
   if (!child) util::throw_system("starting " + program, child.error, Exit::unavailable);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Telling the running dnsmasq about dashctl's files, the way the config's
 // dnsmasq.reload says: a pid file, a systemd unit, or a command.

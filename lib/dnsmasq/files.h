@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // dnsmasq's side of `setup` and `teardown`: a drop-in in dnsmasq's conf-dir that points
 // at the files dashctl manages (intercepted hostnames, static leases, and the dhcp-script

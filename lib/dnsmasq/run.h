@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Running a helper program (dnsmasq --test, systemctl, the configured reload command):
 // argv only, never a shell, with a deadline. Kept here until a second library needs it;

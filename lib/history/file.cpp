@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The state file's codec: JSON, each time in milliseconds since the epoch.
 
 #include <cmath>
@@ -115,7 +116,10 @@ std::map<std::string, Record> decode(std::string_view text) {
   }
   if (!j.is_object() || !j.contains("format") || j["format"] != kFormat) bad("not a dashctl buttons file");
   if (j["version"] != kVersion) bad("a version of the file this dashctl does not read");
-  const json& buttons = required(j, "buttons", "the file");
+  // A named string, not a temporary made of "the file": GCC 14 takes a reference returned by a
+  // call with a temporary argument for one to that temporary (-Wdangling-reference).
+  const std::string whole_file = "the file";
+  const json& buttons = required(j, "buttons", whole_file);
   if (!buttons.is_object()) bad("\"buttons\" is not an object");
   std::map<std::string, Record> out;
   for (const auto& [name, b] : buttons.items()) {

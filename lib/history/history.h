@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Each button's history, kept across restarts: presses in total, the last press, last seen,
 // the seconds it spent awake, and its battery (an estimate). Pure: the daemon feeds it

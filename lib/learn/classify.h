@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // What `dashctl learn` makes of one packet its table logged: a device to learn, a button
 // already known, or nothing of interest. Pure: the packet's bytes and the config in, a

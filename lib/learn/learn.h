@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The pure parts of `dashctl learn`: who made a device (the IEEE registry), which name and
 // which address a new button gets. No I/O beyond reading the registry file; classify.h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The button `dashctl learn` saves for the device it found: its name, its MAC and a static
 // address that nothing else on the network holds.

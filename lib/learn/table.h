@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The table `dashctl learn` watches through: inet dashctl-learn (nft::build_learn), which
 // logs every DHCP request and DNS query on the IoT interface to learn's NFLOG group. It is

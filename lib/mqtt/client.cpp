@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // libmosquitto on the daemon's event loop. libmosquitto owns its socket (it opens and closes
 // it); Asio only watches it, through a stream_descriptor that is released, never closed. All
 // state lives on the event loop's thread: libmosquitto's callbacks run inside the

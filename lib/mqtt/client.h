@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // An MQTT client on the daemon's one event loop: libmosquitto driven by Boost.Asio (its
 // socket watched for reads, and for writes while it wants to write; its housekeeping once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // What the daemon publishes, as pure functions: press events and Home Assistant discovery.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The kernel's neighbour (ARP) table, through libnl-route: the one file that includes libnl.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // What NFLOG hands over of a button's packet, parsed: a pure function over bytes, so it is
 // tested on captured packets and fuzzed. Anything malformed is nullopt, never a crash; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one translation unit that includes nfnetlink_log's headers.
 
 #include "nflog/socket.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // NFLOG through libmnl: the only file that speaks to nfnetlink_log. A rule in an nftables
 // table (`log group N`) sends matching packets here; the kernel does the filtering, so the

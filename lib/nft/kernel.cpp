@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one translation unit that includes libnftnl and libmnl.
 
 #include "nft/kernel.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // nf_tables through libnftnl and libmnl: the only place that speaks netlink to it. No
 // shelling out to nft. The header shows standard types only.

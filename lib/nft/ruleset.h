@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The nftables ruleset dashctl owns, as a value: built from the config, rendered as nft
 // text for `setup --dry-run`, encoded and sent by kernel.h. One table, `inet dashctl`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // NTP (RFC 5905, and the versions before it) as far as the daemon's responder needs it: is a
 // datagram a client's request, and the server's reply to it. Pure: the clock is passed in.

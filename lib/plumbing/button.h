@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // A button changed: `button add`, `button remove`, `button rename` and `learn` write the
 // config, bring the plumbing in step where setup has run (the static lease in dnsmasq's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "plumbing/plumbing.h"
 
 #include <sys/stat.h>
@@ -259,8 +260,10 @@ static std::optional<std::string> remove_leftover_temporaries(const config::Conf
   for (const auto& path : {p.dropin, p.hosts, p.dhcp_hosts, p.dhcp_script, pending_file(c), c.path})
     if (!path.empty()) names[util::dirname_of(path)].insert(std::filesystem::path(path).filename().string());
   std::vector<std::string> removed;
-  for (const auto& [dir, files] : names) {
-    auto more = util::remove_stale_temporaries(dir, [&](std::string_view n) { return files.contains(std::string(n)); });
+  for (const auto& entry : names) {
+    // Not a structured binding: clang before 16 (Debian 12's is 14) cannot capture one.
+    const auto& files = entry.second;
+    auto more = util::remove_stale_temporaries(entry.first, [&](std::string_view n) { return files.contains(std::string(n)); });
     removed.insert(removed.end(), more.begin(), more.end());
   }
   if (!c.path.empty()) {

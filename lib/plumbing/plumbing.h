@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The network plumbing as a whole: the nftables table and dnsmasq's files, planned from the
 // config, applied together, removed together, and inspected for `status`.

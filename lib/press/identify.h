@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Who pressed: a sighting's address (and MAC, where the source knows it) to a button.
 // The MAC comes from the kernel's neighbour table first, then dnsmasq's lease file; the

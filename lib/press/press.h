@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Sightings and presses. Every press source (a connection to the listener, a dnsmasq lease
 // event, a logged DHCP request or DNS query) turns what it saw into a Sighting; the Tracker turns sightings

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // dashctl's own TLS identity for the buttons: an RSA 2048 key (old embedded TLS stacks may
 // offer RSA key exchange only) and a self-signed certificate naming the intercepted hosts.

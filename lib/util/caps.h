@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The two questions dashctl asks of Linux capabilities, without libcap: does this process
 // have one, and are its children kept from inheriting them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The one error type of the project. Library code throws it for failures; expected
 // outcomes (an unknown button, a bad MAC) are returned as values instead. Only

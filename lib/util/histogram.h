@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // A latency histogram of fixed size, for the daemon's own timing of what it does per
 // connection and per press (shown by `dashctl status --json`).

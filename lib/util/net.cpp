@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "util/net.h"
 
 #include <arpa/inet.h>
@@ -5,6 +6,8 @@
 
 #include <charconv>
 #include <cstdio>
+
+#include "util/text.h"
 
 namespace dashctl::util {
 
@@ -33,7 +36,7 @@ std::optional<Ipv4Prefix> Ipv4Prefix::parse(std::string_view text, std::string* 
   };
   if (slash == std::string_view::npos) return fail("expected a network such as 10.77.0.0/24");
   const auto addr = Ipv4::parse(text.substr(0, slash));
-  if (!addr) return fail("'" + std::string(text.substr(0, slash)) + "' is not an IPv4 address");
+  if (!addr) return fail(quoted(text.substr(0, slash)) + " is not an IPv4 address");
   const auto len_text = text.substr(slash + 1);
   int len = -1;
   const auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
@@ -59,8 +62,8 @@ std::optional<Ipv4Range> Ipv4Range::parse(std::string_view text, std::string* wh
     return fail("expected a range such as 10.77.0.200-10.77.0.249");
   const auto first = Ipv4::parse(text.substr(0, dash));
   const auto last = Ipv4::parse(text.substr(dash + 1));
-  if (!first) return fail("'" + std::string(text.substr(0, dash)) + "' is not an IPv4 address");
-  if (!last) return fail("'" + std::string(text.substr(dash + 1)) + "' is not an IPv4 address");
+  if (!first) return fail(quoted(text.substr(0, dash)) + " is not an IPv4 address");
+  if (!last) return fail(quoted(text.substr(dash + 1)) + " is not an IPv4 address");
   if (*last < *first) return fail("the range ends before it starts");
   return Ipv4Range{*first, *last};
 }
@@ -96,7 +99,7 @@ std::optional<std::string> interface_name_problem(std::string_view name) {
   if (name.empty()) return "an interface name cannot be empty";
   if (name.size() >= IFNAMSIZ)
     return "interface names are at most " + std::to_string(IFNAMSIZ - 1) + " characters";
-  if (name == "." || name == "..") return "'" + std::string(name) + "' is not an interface name";
+  if (name == "." || name == "..") return quoted(name) + " is not an interface name";
   for (const unsigned char c : name) {
     if (c == '/' || c == ':' || c <= ' ' || c >= 0x7f)
       return "interface names cannot contain '/', ':', spaces or control characters";
@@ -113,14 +116,14 @@ std::optional<std::string> hostname_problem(std::string_view name) {
   while (start <= name.size()) {
     const auto dot = name.find('.', start);
     const auto label = name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
-    if (label.empty()) return "'" + std::string(name) + "' has an empty label";
+    if (label.empty()) return quoted(name) + " has an empty label";
     if (label.size() > 63) return "labels of a host name are at most 63 characters";
     if (label.front() == '-' || label.back() == '-')
       return "labels of a host name cannot start or end with '-'";
     for (const char c : label) {
       const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                       c == '-';
-      if (!ok) return "'" + std::string(name) + "' is not a host name (letters, digits, '-' and '.')";
+      if (!ok) return quoted(name) + " is not a host name (letters, digits, '-' and '.')";
     }
     if (dot == std::string_view::npos) break;
     start = dot + 1;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Network values parsed from config and command lines. Parsers return std::nullopt or an
 // explanation rather than throwing: bad input is an expected outcome.

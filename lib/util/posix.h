@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // RAII for the C interfaces several libraries use: an owned file descriptor and a deleter
 // for C libraries' free functions.

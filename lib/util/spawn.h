@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Starting a program with posix_spawn, the one way dashctl starts one (exec actions, dnsmasq
 // --test, systemctl, the reload command, dnsmasq itself): argv only, never a shell; the

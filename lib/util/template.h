@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Action templates: "{button}" and friends in MQTT topics and payloads, exec arguments
 // and webhook URLs, headers and bodies.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Small text helpers shared by the CLI and the config.
 
@@ -23,6 +24,9 @@ bool is_button_name(std::string_view name);
 /// What is_button_name accepts, for messages and hints: "1 to 32 of a-z, 0-9, '_' and '-',
 /// starting with a letter or digit".
 std::string button_name_rule();
+
+/// `text` in single quotes, for messages: 'br-iot'.
+std::string quoted(std::string_view text);
 
 /// Splits on runs of white space.
 std::vector<std::string> split_words(std::string_view text);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Wall-clock times as dashctl writes them: ISO 8601, UTC.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // An HTTP or HTTPS server on 127.0.0.1 for one test, on the test's own event loop: it
 // records each request and answers with a chosen status, or never answers.

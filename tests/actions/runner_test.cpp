@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The ActionRunner: every kind of action of a button, for a press and for `button test`
 // alike, started in the config's order; mqtt actions go to the publisher it is given.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <boost/asio/io_context.hpp>
 

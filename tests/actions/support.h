@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // What the action tests share: a press event, spdlog's output captured in memory, the
 // event loop run within a bound, and the environment changed for one test.

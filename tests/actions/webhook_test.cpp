@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -7,7 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 #include <filesystem>
 #include <memory>
 #include <thread>

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The baseline for scripts/bench: what a typical Dash-button tool does, in Python's standard
 library. It runs as root, opens an AF_PACKET raw socket on the IoT bridge, reads every frame that
 crosses it, parses the Ethernet header, and fires a button's action when one of the buttons' MACs

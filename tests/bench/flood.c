@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* A connection flood for the listener benchmark.
  *
  *   flood DST_IP PORT TOTAL PROCS MAX_SECONDS SRC_BASE|- NSRC OUT_PREFIX

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Helpers scripts/bench runs inside the lab's namespaces (Python standard library only).
 
   helpers.py capture --iface br-iot --mac MAC... --out FILE --ready FILE

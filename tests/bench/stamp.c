@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The benchmark's action: as its very first act it reads CLOCK_REALTIME, then appends one line,
  * "SECONDS.NANOSECONDS BUTTON COUNT [SOURCE]", to the file named by its first argument (O_APPEND, one
  * write(2), so concurrent actions never interleave). scripts/bench builds it static, so no

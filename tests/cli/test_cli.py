@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The dashctl CLI as a user meets it: exit codes, messages, concurrent writers.
 
 Usage: test_cli.py DASHCTL CASE   (one CTest test per CASE; see tests/CMakeLists.txt)
@@ -64,10 +65,12 @@ def case_help(ws):
 
 def case_version(ws):
     out, _ = expect(["version"], 0, stdout_has=["dashctl 0.", "CLI11", "toml++", "spdlog"])
+    check(out.splitlines()[1].startswith("License GPL-2.0-or-later"), f"no licence on line 2: {out}")
     expect(["--version"], 0, stdout_has="dashctl 0.")
     out, _ = expect(["--json", "version"], 0)
     data = json.loads(out)
     check(data["version"].startswith("0.") and "toml++" in data["libraries"], f"bad JSON: {out}")
+    check(data["license"] == "GPL-2.0-or-later", f"bad JSON licence: {out}")
 
 
 def case_usage_errors(ws):

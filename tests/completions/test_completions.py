@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The shell completions in completions/, run by the real shells.
 
 Usage: test_completions.py DASHCTL SOURCE_DIR CASE   (one CTest test per CASE; see CMakeLists.txt)

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One failing config per validation rule: each asserts the message and that it points at
 // the right line and column (the first occurrence of `at` in the text).
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include "config/parse.h"
 

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dnsmasq's lease events: what dhcp-event makes of dnsmasq's arguments and environment,
 // the datagram it sends, what the daemon accepts of a datagram, and the send itself.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The press pipeline with fakes for everything around it (as ninja tests its builder with a
 // fake command runner): the neighbour table and lease file behind the Identifier, the
 // action runner, the MQTT publisher and the clock. Every source and every identity case.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <map>
 #include <string>

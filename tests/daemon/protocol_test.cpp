@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The control socket's protocol (daemon/protocol.h): what the daemon makes of the bytes a
 // client sends, and what `dashctl status` reads of the daemon's answer.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <string>
 

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The reload decision: a bad config is refused whole, the control socket stays, and the
 // MQTT client is made anew only when its connection or topics change.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include "config/parse.h"
 #include "daemon/reload.h"

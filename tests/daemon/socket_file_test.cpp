@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The daemon's socket files: a directory of its own, a live socket never taken, and only its
 // own file removed at exit.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>

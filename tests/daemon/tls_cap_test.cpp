@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The TLS endpoint's caps on a fake clock: handshakes at once, per address per window, and
 // the memory they keep.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include "daemon/tls_endpoint.h"
 

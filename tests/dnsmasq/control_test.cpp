@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Telling dnsmasq: by pid file against real processes this test starts (and ends, by
 // pid), by systemctl through a stand-in in PATH, and by a command.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <sys/stat.h>
 

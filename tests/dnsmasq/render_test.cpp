@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What dnsmasq is given: the drop-in, the hosts files and the dhcp-script, byte for byte,
 // and the values that must never reach them.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The helper that runs dnsmasq --test, systemctl and reload commands: argv, captured
 // stderr, a deadline.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // A config with buttons in every state a static lease cares about, for the dnsmasq tests.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Runs a fuzz target once over every file of its corpus directory (CTest's regression
 // run). A crash fails the test; so does an empty corpus, which would prove nothing.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The config parser on arbitrary bytes: it must report problems, never crash or hang.
 
 #include <cstddef>

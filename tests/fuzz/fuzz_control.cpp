@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The control socket's protocol on arbitrary bytes, both sides (daemon/protocol.h):
 // parse_request() of what a client sends the daemon, and read_status() of what the daemon
 // answers `dashctl status`. Either gives a result or a refusal, never a crash; and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dhcp-event's parsers on arbitrary bytes: decode() of a datagram from the event socket, and
 // parse_dhcp_event() of dnsmasq's arguments and environment. Either gives an event or a
 // refusal, never a crash; and what either accepts survives encode() and decode() unchanged.

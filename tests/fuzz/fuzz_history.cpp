@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The state file's decoder on arbitrary bytes: records or a util::Error, never a crash or
 // another exception; and what it reads, written again, reads back the same.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The NTP responder's parser on arbitrary datagrams: a request or nothing, never a crash;
 // and a request's reply is always a 48-byte server reply that is no request itself.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The NFLOG packet and DNS parser on arbitrary bytes: nullopt or a packet, never a crash.
 
 #include <cstddef>

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The buttons' history: the battery estimate, the book's accounting of presses and awake
 // time (sightings carry their own times: a fake clock), renames, the state file's codec and
 // its corrupt cases, and the write gate on a fake clock.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include "history/history.h"
 #include "util/error.h"

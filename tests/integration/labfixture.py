@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The lab as a test fixture: a lab with a unique name for one test, torn down however the
 test ends (a failed assertion, an exception, SIGTERM from CTest's timeout, Ctrl-C).
 

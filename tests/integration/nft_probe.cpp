@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Applies a ruleset the kernel refuses, to show that the error names the command that
 // caused it. Run in a lab's router namespace by test_setup.py.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Faults (DESIGN.md section 8): SIGKILL at any moment never leaves a half-written config or
 lease file; a broker outage loses no press within the queue bound; a failed reload of dnsmasq
 is reported, leaves dnsmasq on the old files, and a later setup finishes the job."""

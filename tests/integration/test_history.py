@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The buttons' history in the lab, dashctl run as an unprivileged user, real mosquitto: presses
 counted across a restart and a kill -9, the battery warning once, a new battery, Home
 Assistant's sensors, a corrupt state file set aside, a burst of presses written a few times."""

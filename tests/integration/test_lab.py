@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The lab itself: it comes and goes without a trace, a press without dashctl behaves as a
 button would on a plain network, and two labs do not see each other."""
 import os

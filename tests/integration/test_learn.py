@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """dashctl learn in the lab: a simulated button pressed while learn watches is saved with a
 static lease that it gets on its next press; learn's NFLOG table never outlives it."""
 import json

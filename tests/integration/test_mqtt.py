@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """dashctl run's MQTT client in the lab: the broker's host name is looked up off the event loop."""
 import os
 import subprocess

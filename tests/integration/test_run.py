@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """dashctl run in the lab, as an unprivileged user, with real mosquitto: one press, one event."""
 import ctypes
 import ctypes.util

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """dashctl setup, teardown and status in the lab: the real kernel's nftables and real dnsmasq."""
 import json
 import os

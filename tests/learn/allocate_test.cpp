@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A new button's address and name: what buttons, the listen address and dnsmasq's leases
 // already take.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <chrono>
 #include <string>

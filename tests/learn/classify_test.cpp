@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What learn makes of a logged packet: captured DHCP and DNS packets of a simulated button,
 // with and without --any, from new devices and from buttons the config knows.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <cctype>
 #include <fstream>

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Vendors from the IEEE registry: the CSV as Debian ships it, damage of every kind, and the
 // real file that scripts/bootstrap installs.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <chrono>
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // For test_man.py: what dashctl.toml(5) must document, from the parser itself.
 //   print_keys             every key the parser takes, one dotted path a line
 //   print_keys --defaults  "KEY<TAB>VALUE" for each default the parser fills in, as TOML
@@ -17,9 +18,11 @@ namespace {
 
 using namespace dashctl;
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+// Not "quoted": with a std::string argument, argument-dependent lookup also finds std::quoted,
+// which libstdc++ 14 (Debian 13) declares through <string>'s includes, and prefers it.
+std::string toml_string(const std::string& s) { return "\"" + s + "\""; }
 std::string boolean(bool b) { return b ? "true" : "false"; }
-std::string duration(std::chrono::milliseconds d) { return quoted(util::format_duration(d)); }
+std::string duration(std::chrono::milliseconds d) { return toml_string(util::format_duration(d)); }
 
 // Every optional part present, each with only its required keys.
 constexpr const char* kMinimal = R"(
@@ -64,29 +67,29 @@ int print_defaults() {
       {"network.isolate", boolean(net.isolate)},
       {"network.force_dns", boolean(net.force_dns)},
       {"network.nflog_group", std::to_string(net.nflog_group)},
-      {"dnsmasq.conf_dir", quoted(c.dnsmasq.conf_dir)},
-      {"dnsmasq.state_dir", quoted(c.dnsmasq.state_dir)},
-      {"dnsmasq.leases_file", quoted(c.dnsmasq.leases_file)},
+      {"dnsmasq.conf_dir", toml_string(c.dnsmasq.conf_dir)},
+      {"dnsmasq.state_dir", toml_string(c.dnsmasq.state_dir)},
+      {"dnsmasq.leases_file", toml_string(c.dnsmasq.leases_file)},
       {"dnsmasq.reload", reload.kind == config::Reload::Kind::pidfile
-                             ? quoted("pidfile:" + reload.pidfile)
+                             ? toml_string("pidfile:" + reload.pidfile)
                              : "(not a pid file)"},
       {"dnsmasq.dhcp_script", boolean(c.dnsmasq.dhcp_script)},
-      {"mqtt.url", quoted(m.url)},
-      {"mqtt.topic_prefix", quoted(m.topic_prefix)},
+      {"mqtt.url", toml_string(m.url)},
+      {"mqtt.topic_prefix", toml_string(m.topic_prefix)},
       {"mqtt.qos", std::to_string(m.qos)},
       {"mqtt.queue_limit", std::to_string(m.queue_limit)},
       {"mqtt.homeassistant", boolean(m.homeassistant)},
-      {"mqtt.discovery_prefix", quoted(m.discovery_prefix)},
-      {"daemon.control_socket", quoted(c.daemon.control_socket)},
+      {"mqtt.discovery_prefix", toml_string(m.discovery_prefix)},
+      {"daemon.control_socket", toml_string(c.daemon.control_socket)},
       {"daemon.max_connections", std::to_string(c.daemon.max_connections)},
       {"daemon.connection_timeout", duration(c.daemon.connection_timeout)},
       {"daemon.shutdown_grace", duration(c.daemon.shutdown_grace)},
       {"button.window", duration(b.window)},
-      {"button.on_press.mqtt.payload", quoted(mqtt.payload)},
+      {"button.on_press.mqtt.payload", toml_string(mqtt.payload)},
       {"button.on_press.mqtt.retain", boolean(mqtt.retain)},
       {"button.on_press.exec.timeout", duration(exec.timeout)},
-      {"button.on_press.webhook.method", quoted(hook.method)},
-      {"button.on_press.webhook.body", quoted(hook.body)},
+      {"button.on_press.webhook.method", toml_string(hook.method)},
+      {"button.on_press.webhook.body", toml_string(hook.body)},
       {"button.on_press.webhook.timeout", duration(hook.timeout)},
   };
   for (const auto& [key, value] : defaults) std::printf("%s\t%s\n", key, value.c_str());

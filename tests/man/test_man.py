@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The man pages in man/, as a user meets them and as the code has them.
 
 Usage: test_man.py --dashctl PATH --print-keys PATH --man-dir DIR CASE
@@ -200,7 +201,9 @@ def case_pages():
     for name, path in have.items():
         page, sec = name.rsplit(".", 1)
         s = sections(path)
-        th = open(path, encoding="utf-8").readline().split()
+        # The first request but comments (the SPDX line): .TH.
+        with open(path, encoding="utf-8") as f:
+            th = next((l for l in f if not l.startswith('.\\"')), "").split()
         check(len(th) >= 3 and th[1].replace("\\-", "-") == page.upper() and th[2] == sec,
               f"{name}: .TH {th[1:3]} does not name {page.upper()} {sec}")
         names = plain(s["NAME"][0]).split(" - ")[0].split(", ") if s.get("NAME") else []

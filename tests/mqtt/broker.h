@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // A real mosquitto for a test, on 127.0.0.1 and a free port, ended by pid however the test
 // ends; a second MQTT client (libmosquitto on a thread of its own) that watches it; and a
@@ -13,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 #include <chrono>
 #include <filesystem>
 #include <fstream>

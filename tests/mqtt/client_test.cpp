@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The MQTT client against a real mosquitto that each test starts on a free port of
 // 127.0.0.1, watched by a second client: delivery, availability and the will, the offline
 // queue across a broker restart, subscriptions. Every wait is bounded.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>

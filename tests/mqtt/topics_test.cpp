@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the daemon publishes, byte for byte: press events, unknown devices, Home Assistant
 // discovery and its removal.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <chrono>
 

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The kernel's neighbour table through libnl: real entries in a network namespace the test
 // creates (root only) and removes however the test ends.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <fcntl.h>
 #include <sched.h>

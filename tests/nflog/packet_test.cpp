@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The packet and DNS parser on packets captured in the lab (a simulated button's DHCP
 // request and DNS queries), and on every way to break them.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <fstream>
 #include <optional>

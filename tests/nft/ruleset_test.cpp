@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The ruleset: built from the config, rendered as nft text, and every rule encoded with
 // libnftnl, parsed back and compared with golden text in nft's own debug format
 // (`nft --debug=netlink`). No kernel, no root.
@@ -5,7 +6,7 @@
 // DASHCTL_UPDATE_GOLDEN=1 rewrites the golden files, and the cases that would have compared
 // them are skipped; review the diff before committing.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <algorithm>
 

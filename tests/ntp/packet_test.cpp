@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The NTP responder's packets: real client requests (captured from Debian 12's ntpdig and
 // chronyd on loopback), malformed and truncated ones, and the reply's fields.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Installation and the .deb, as a user meets them.
 
 Usage: test_package.py --build-dir DIR --source-dir DIR --version V CASE
@@ -6,16 +7,19 @@ Usage: test_package.py --build-dir DIR --source-dir DIR --version V CASE
   install  `cmake --install` of the build tree into a DESTDIR: every file where it belongs,
            the units configured for the prefix and clean under `systemd-analyze verify`,
            the example config accepted by `dashctl config check`.
-  deb      the .deb that CPack makes of the build tree: its fields, dependencies and files;
-           then `dpkg -i` on this machine, the binary, `man dashctl` and the completions of
-           bash, zsh and fish in fresh shells; then `dpkg -r` (nothing left but what dpkg keeps
+  deb      the .deb as scripts/package makes it (dpkg-buildpackage, debian/), in a directory of
+           the build tree under test (BUILD/package-deb, so that ccache serves a second run):
+           lintian on it (any error or warning fails), its fields, dependencies, maintainer
+           scripts and files; then `dpkg -i` on this machine, the binary, `man dashctl` and
+           `man dashctl-run`, the completions of bash, zsh and fish in fresh shells, the units
+           under `systemd-analyze verify`; then `dpkg -r` (nothing left but what dpkg keeps
            until a purge) and `dpkg --purge` (nothing left at all).
 
-Both package the build tree under test (whatever its build type: an ASan build makes a .deb that
-depends on libasan), not a release build, which would add a whole build to scripts/test;
-scripts/package makes the release .deb. Exit 77 is a skip.
+install tests the build tree under test; deb builds the package from the source, as a
+distribution would (an optimised build without the tests). Exit 77 is a skip.
 """
 import argparse
+import glob
 import os
 import re
 import shutil
@@ -49,24 +53,39 @@ def clean_env(home, **extra):
     return env
 
 
-# What an install puts where, relative to the root, for the prefix /usr.
-def expected_files(source_dir):
+def system_unit_dir():
+    """Where this release's systemd wants units, relative to the root: lib/systemd/system on
+    Debian 12, usr/lib/systemd/system on 13 (systemd.pc says so; CMake and debian/rules ask it)."""
+    p = run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"], timeout=30, check_rc=False)
+    return (p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else "/lib/systemd/system").lstrip("/")
+
+
+# What an install puts where, relative to the root, for the prefix /usr. The .deb compresses
+# the man pages and adds the copyright file and the changelog.
+def expected_files(source_dir, deb=False):
     man = os.path.join(source_dir, "man")
+    units = system_unit_dir()
     files = {"usr/bin/dashctl",
              "usr/libexec/dashctl/dhcp-script",
              "usr/share/bash-completion/completions/dashctl",
              "usr/share/zsh/vendor-completions/_dashctl",
              "usr/share/fish/vendor_completions.d/dashctl.fish",
-             "lib/systemd/system/dashctl.service",
-             "lib/systemd/system/dashctl-setup.service",
+             f"{units}/dashctl.service",
+             f"{units}/dashctl-setup.service",
              "usr/share/doc/dashctl/examples/dashctl.toml",
              "usr/share/doc/dashctl/README.md"}
+    if deb:
+        # dh_compress compresses the README too (it is over 4 kB).
+        files -= {"usr/share/doc/dashctl/README.md"}
+        files |= {"usr/share/doc/dashctl/README.md.gz", "usr/share/doc/dashctl/copyright",
+                  "usr/share/doc/dashctl/changelog.gz", "usr/share/lintian/overrides/dashctl"}
+    gz = ".gz" if deb else ""
     for name in os.listdir(man):
         if name.endswith(".8"):
-            files.add(f"usr/share/man/man8/{name}")
+            files.add(f"usr/share/man/man8/{name}{gz}")
         elif name.endswith(".5"):
-            files.add(f"usr/share/man/man5/{name}")
-    check(any(f.endswith("/dashctl.8") for f in files), f"no dashctl.8 in {man}")
+            files.add(f"usr/share/man/man5/{name}{gz}")
+    check(any(f.endswith("/dashctl.8" + gz) for f in files), f"no dashctl.8 in {man}")
     return files
 
 
@@ -168,7 +187,7 @@ def case_install(args, tmp):
         check(mode(rel) == 0o755, f"{rel} mode {mode(rel):o}")
     for rel in expected - {"usr/bin/dashctl", "usr/libexec/dashctl/dhcp-script"}:
         check(mode(rel) == 0o644, f"{rel} mode {mode(rel):o}, not 644")
-    check_units(os.path.join(root, "lib/systemd/system"), "/usr/bin/dashctl")
+    check_units(os.path.join(root, system_unit_dir()), "/usr/bin/dashctl")
     with open(os.path.join(root, "usr/share/doc/dashctl/examples/dashctl.toml")) as f, \
          open(os.path.join(args.source_dir, "dist/dashctl.toml.example")) as g:
         check(f.read() == g.read(), "the installed example differs from dist/dashctl.toml.example")
@@ -208,13 +227,24 @@ def dpkg(args, timeout=300):
         time.sleep(2)
 
 
-def build_deb(args, tmp):
-    out = os.path.join(tmp, "deb")
-    run(["cpack", "--config", os.path.join(args.build_dir, "CPackConfig.cmake"), "-G", "DEB", "-B", out],
-        timeout=900, cwd=args.build_dir)
-    debs = [f for f in os.listdir(out) if f.endswith(".deb")]
-    check(len(debs) == 1, f"cpack made {debs} in {out}")
-    return os.path.join(out, debs[0])
+def build_deb(args):
+    """scripts/package, into BUILD/package-deb; the path of the .deb it prints."""
+    out = os.path.join(args.build_dir, "package-deb")
+    p = run([os.path.join(args.source_dir, "scripts/package")], timeout=3000,
+            env={**os.environ, "DASHCTL_PACKAGE_BUILD": out})
+    deb = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+    check(deb.startswith(out + "/") and deb.endswith(".deb") and os.path.isfile(deb),
+          f"scripts/package printed {p.stdout!r}, not a .deb in {out}")
+    return deb
+
+
+def lintian_clean(deb, args):
+    """lintian on the .deb: no error, no warning (debian/dashctl.lintian-overrides holds the
+    tags that are right for dashctl, each with its reason)."""
+    p = run(["lintian", "--fail-on", "error,warning", "--tag-display-limit", "0", deb], timeout=900,
+            check_rc=False, env={**os.environ, "LC_ALL": "C.UTF-8"})
+    tags = [l for l in p.stdout.splitlines() if re.match(r"[EW]: ", l)]
+    check(p.returncode == 0 and not tags, f"lintian {os.path.basename(deb)} -> {p.returncode}:\n{p.stdout}{p.stderr}")
 
 
 def inspect_deb(deb, args, tmp):
@@ -249,15 +279,29 @@ def inspect_deb(deb, args, tmp):
 
     control = os.path.join(tmp, "control")
     run(["dpkg-deb", "-e", deb, control], timeout=60)
+    # debhelper's (dh_installsystemd) snippets, and prerm's word about `dashctl teardown`.
     for script in ("postinst", "prerm", "postrm"):
         path = os.path.join(control, script)
         check(os.path.isfile(path) and os.access(path, os.X_OK), f"no executable {script} in the .deb")
         with open(path) as f:
             text = f.read()
         check("/run/systemd/system" in text, f"{script} does not ask whether systemd runs")
-        # Nothing is enabled or started: the daemon needs a configuration first.
-        check(not re.search(r"(?m)^[^#\n]*systemctl[^#\n]*\b(enable|start|--now)\b", text),
+        check("dashctl.service" in text and "dashctl-setup.service" in text,
+              f"{script} has no debhelper snippet for both units:\n{text}")
+        # Nothing is enabled or started: the daemon needs a configuration first. (An upgrade
+        # restarts a unit that runs: try-restart; deb-systemd-helper enable only re-creates
+        # the links of a unit that the admin had enabled: was-enabled.)
+        check(not re.search(r"(?m)^[^#\n]*(systemctl|deb-systemd-invoke)[^#\n]*\b(enable|start|(?<!try-)restart|--now)\b", text),
               f"{script} enables or starts a unit:\n{text}")
+    with open(os.path.join(control, "prerm")) as f:
+        prerm = f.read()
+    check("dashctl teardown" in prerm, "prerm does not say that `dashctl teardown` removes setup's files")
+    check(re.search(r"(?m)^\s*deb-systemd-invoke stop dashctl.service dashctl-setup.service", prerm),
+          f"prerm does not stop the units on removal:\n{prerm}")
+    with open(os.path.join(control, "postinst")) as f:
+        postinst = f.read()
+    check("daemon-reload" in postinst and "try-restart" in postinst,
+          f"postinst does not reload systemd and restart a running unit on upgrade:\n{postinst}")
 
     listing = run(["dpkg-deb", "-c", deb], timeout=60).stdout
     files, dirs = set(), set()
@@ -267,7 +311,7 @@ def inspect_deb(deb, args, tmp):
         if not path:
             continue
         (dirs if perms.startswith("d") else files).add(path.lstrip("/"))
-    compare_sets(files, expected_files(args.source_dir), f"dpkg-deb -c {deb}")
+    compare_sets(files, expected_files(args.source_dir, deb=True), f"dpkg-deb -c {deb}")
     check(not any(p.startswith(("etc", "var", "usr/local")) for p in files | dirs),
           f"the .deb ships under /etc, /var or /usr/local:\n{listing}")
     return files, dirs
@@ -288,12 +332,14 @@ def check_installed(version, tmp):
     # man, in a fresh environment (no MANPATH): the page of the command and of the config.
     home = fresh_home(tmp)
     p = run(["man", "-w", "dashctl"], timeout=60, env=clean_env(home))
-    check(p.stdout.strip() == "/usr/share/man/man8/dashctl.8", f"man -w dashctl: {p.stdout}{p.stderr}")
+    check(p.stdout.strip() == "/usr/share/man/man8/dashctl.8.gz", f"man -w dashctl: {p.stdout}{p.stderr}")
     p = run(["man", "-w", "5", "dashctl.toml"], timeout=60, env=clean_env(home))
-    check(p.stdout.strip() == "/usr/share/man/man5/dashctl.toml.5", f"man -w 5 dashctl.toml: {p.stdout}")
-    p = run(["man", "dashctl"], timeout=60, env=clean_env(home, MANPAGER="cat", MANWIDTH="80"))
-    check(re.search(r"(?m)^NAME\s*\n\s+dashctl\b", p.stdout), f"man dashctl shows no NAME dashctl:\n{p.stdout[:800]}")
-    check("SYNOPSIS" in p.stdout, "man dashctl shows no SYNOPSIS")
+    check(p.stdout.strip() == "/usr/share/man/man5/dashctl.toml.5.gz", f"man -w 5 dashctl.toml: {p.stdout}")
+    for page in ("dashctl", "dashctl-run"):
+        p = run(["man", page], timeout=60, env=clean_env(home, MANPAGER="cat", MANWIDTH="80"))
+        check(re.search(rf"(?m)^NAME\s*\n\s+{re.escape(page)}\b", p.stdout),
+              f"man {page} shows no NAME {page}:\n{p.stdout[:800]}")
+        check("SYNOPSIS" in p.stdout, f"man {page} shows no SYNOPSIS")
 
     # bash: a new interactive shell (its ~/.bashrc from /etc/skel loads bash-completion), which
     # loads dashctl's completion on demand, as on the first Tab; then a Tab after "dashctl ".
@@ -340,15 +386,16 @@ echo "WORDS: ${COMPREPLY[*]}"
         check(verb in verbs, f"fish: 'dashctl <Tab>' lacks {verb}:\n{p.stdout}{p.stderr}")
 
     # The units, installed, with their real paths.
-    p = run(["systemd-analyze", "verify", "/lib/systemd/system/dashctl.service",
-             "/lib/systemd/system/dashctl-setup.service"], timeout=60, check_rc=False,
+    units = "/" + system_unit_dir()
+    p = run(["systemd-analyze", "verify", f"{units}/dashctl.service",
+             f"{units}/dashctl-setup.service"], timeout=60, check_rc=False,
             env=clean_env(home, SYSTEMD_LOG_COLOR="0"))
     check(p.returncode == 0 and not (p.stdout + p.stderr).strip(),
           f"systemd-analyze verify of the installed units -> {p.returncode}:\n{p.stdout}{p.stderr}")
 
 
 def case_deb(args, tmp):
-    for tool in ("cpack", "dpkg", "dpkg-deb", "dpkg-shlibdeps", "man", "bash", "zsh", "fish",
+    for tool in ("dpkg-buildpackage", "dh", "lintian", "dpkg", "dpkg-deb", "man", "bash", "zsh", "fish",
                  "systemd-analyze"):
         if not shutil.which(tool):
             raise Skip(f"{tool} is missing (scripts/bootstrap installs it)")
@@ -361,7 +408,8 @@ def case_deb(args, tmp):
         raise Skip(f"a dashctl package is already on this machine ({status}); "
                    "the test installs and removes its own, so it leaves that one alone")
 
-    deb = build_deb(args, tmp)
+    deb = build_deb(args)
+    lintian_clean(deb, args)
     files, dirs = inspect_deb(deb, args, tmp)
     there = sorted("/" + f for f in files if os.path.lexists("/" + f))
     if there:
@@ -399,6 +447,11 @@ def case_deb(args, tmp):
               f"after dpkg --purge, dpkg -s dashctl -> {p.returncode}: {p.stdout}{p.stderr}")
         info = sorted(f for f in os.listdir("/var/lib/dpkg/info") if f.startswith("dashctl."))
         check(not info, f"dpkg --purge dashctl left in /var/lib/dpkg/info: {info}")
+        # Nor any state of deb-systemd-helper's, nor a link to a unit.
+        left = [f for d in ("/var/lib/systemd/deb-systemd-helper-enabled",
+                            "/var/lib/systemd/deb-systemd-helper-masked", "/etc/systemd/system")
+                for f in glob.glob(f"{d}/**/*dashctl*", recursive=True)]
+        check(not left, f"dpkg --purge dashctl left {sorted(left)}")
     finally:
         if installed or dpkg_status("dashctl") not in ("", "unknown ok not-installed"):
             p = dpkg(["--purge", "dashctl"])

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // apply_setup as a whole, on a fake machine (its table and its dnsmasq) with dnsmasq's files in
 // a temporary directory: setup is all or nothing, so a failure after the table was replaced
 // puts the table and the files back as they were.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <sys/stat.h>
 

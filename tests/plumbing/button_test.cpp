@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What every command that changes a button does after writing it: setup applied again only
 // where it has run and can be seen, the daemon told, and an honest error when applying
 // fails after the save. The machine is a fake; the config is real, in a temporary directory.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <filesystem>
 #include <functional>

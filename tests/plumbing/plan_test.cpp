@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The parts of the plumbing that need no root: what setup would change on disk and in the
 // table for a config (dnsmasq's files in a temporary directory), what the config means on
 // an interface every machine has (lo), and learn's lock.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <filesystem>
 #include <fstream>

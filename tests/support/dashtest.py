@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the Python tests share (tests/cli, tests/completions, tests/man, tests/package and
 tests/integration): failing and skipping a case, with the exit codes CTest reads; the
 environment dashctl runs in under test; a config to start from, in a directory of its own.

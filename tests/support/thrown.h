@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The tests' way to look at an error: the util::Error a call throws.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <functional>
 

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl's TLS identity: made once, with the key private, an RSA 2048 key, and the
 // intercepted names in the certificate; kept as it is afterwards.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <sys/stat.h>
 

@@ -1,4 +1,5 @@
-#include <catch2/catch.hpp>
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "support/catch.h"
 
 #include "util/net.h"
 

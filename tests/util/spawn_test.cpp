@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // util::spawn, the one way dashctl starts a program: what the program gets (argv, stdio,
 // environment, working directory) and what it does not (our signal mask, ignored signals,
 // descriptors, capabilities), seen from inside it through /proc/self.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
