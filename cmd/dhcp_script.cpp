@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dnsmasq's dhcp-script: `dashctl dhcp-event` without the rest of dashctl, for the cost of
 // starting it. dnsmasq runs its script for every lease event, one at a time, and waits for
 // it, while the press's own actions start; dashctl itself maps 16 shared libraries before

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dashctl provision: puts a Dash button in setup mode on the buttons' Wi-Fi without Amazon.
 // Reads its device info (lib/provision), makes sure it lands isolated (the button added by
 // its MAC with a static lease, setup applied and checked), then sends the network.

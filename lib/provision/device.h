@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // A Dash button in setup mode, as `dashctl provision` meets it: the device info its setup
 // access point serves (FACTS.md, "Setting a button up without Amazon"), and the request that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The HTTP side of `dashctl provision`: a GET to the button's setup access point, one
 // request per connection, every step bounded in time. (Beast, in http.cpp only.)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // Work done in a forked child, so that the pages it touches (a library's initialisation, its
 // tables) never become the caller's: the daemon checks and makes its TLS identity this way.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A button's setup page, as the access point sends it, on arbitrary bytes: device info or a
 // reason, never a crash or an exception; what it reads holds to its own rules (a bounded
 // network list of valid SSIDs), and every SSID it lists survives the request's encoding.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """dashctl provision against a simulated setup access point (scripts/setup-ap at 192.168.0.1,
 `scripts/lab ap up`), reached from the lab's router: the device info in each format, the
 network's bytes as they arrive, the refusals, and a button isolated before it is sent its

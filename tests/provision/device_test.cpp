@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A button's setup pages (FACTS.md, "Setting a button up without Amazon"): the documented
 // JSON and HTML samples, pages cut short and hostile ones; the SSID and passphrase rules; the
 // request that carries them.
 
-#include <catch2/catch.hpp>
+#include "support/catch.h"
 
 #include <string>
 
