@@ -9,7 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "config/load.h"
+#include "daemon/control.h"
 #include "util/duration.h"
 #include "util/error.h"
 
@@ -146,6 +149,20 @@ void apply_press_options(const std::string& verb, const PressOptions& o, config:
     a.url = w;
     b.on_press.emplace_back(a);
   }
+}
+
+void give_battery(const config::Config& c, const std::string& name, int level) {
+  using util::Error;
+  using util::Exit;
+  const auto answer = daemon::ask(c.daemon.control_socket, daemon::battery_request({name, level}));
+  if (!answer)
+    throw Error(Exit::unavailable, "the daemon is not running (nothing answers on " + c.daemon.control_socket + ")",
+                "'dashctl run' keeps the batteries: start it, then say this again");
+  const auto j = nlohmann::json::parse(*answer, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("ok"))
+    throw Error(Exit::unavailable, "the daemon refused: " + (j.is_object() && j.contains("error") && j["error"].is_string()
+                                                                 ? j["error"].get<std::string>()
+                                                                 : *answer));
 }
 
 config::Config load_config(const Globals& globals) { return config::load(existing_config_path(globals)); }

@@ -69,6 +69,11 @@ config::Config load_config(const Globals& globals);
 std::chrono::milliseconds flag_duration(const std::string& verb, const std::string& flag, const std::string& value,
                                         std::chrono::milliseconds min, std::chrono::milliseconds max);
 
+/// Tells the running daemon that button `name` has a new battery at `level` percent (the
+/// control request `battery`), as `button battery --replaced` and `provision` do. Throws
+/// util::Error(Exit::unavailable) when no daemon answers, or when it refuses.
+void give_battery(const config::Config& c, const std::string& name, int level);
+
 /// A button's battery estimate as status and button show print it: "~87%", "~20% low".
 std::string battery_text(const daemon::ButtonHistory& h);
 

@@ -188,17 +188,7 @@ int run_battery(const Globals& g, const std::string& name, const BatteryOptions&
   if (level_given && !o.replaced) throw Error(Exit::usage, "button battery: --level goes with --replaced");
   const auto c = load_config(g);
   const auto& b = find(c, name);
-  if (o.replaced) {
-    const auto answer = daemon::ask(c.daemon.control_socket, daemon::battery_request({b.name, o.level}));
-    if (!answer)
-      throw Error(Exit::unavailable, "the daemon is not running (nothing answers on " + c.daemon.control_socket + ")",
-                  "'dashctl run' keeps the batteries: start it, then say this again");
-    const auto j = nlohmann::json::parse(*answer, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("ok"))
-      throw Error(Exit::unavailable, "the daemon refused: " + (j.is_object() && j.contains("error") && j["error"].is_string()
-                                                                   ? j["error"].get<std::string>()
-                                                                   : *answer));
-  }
+  if (o.replaced) give_battery(c, b.name, o.level);
   nlohmann::json raw;
   const auto history = daemon_history(c, name, &raw);
   if (!history)

@@ -165,9 +165,7 @@ class Learner {
 util::Mac unused_mac(const config::Config& c) {
   for (unsigned i = 0;; ++i) {  // ends: there are fewer buttons than 2^16
     util::Mac m{{0x02, 0, 0, 0, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}};
-    bool used = false;
-    for (const auto& b : c.buttons) used = used || (b.mac && *b.mac == m);
-    if (!used) return m;
+    if (!c.find_button(m)) return m;
   }
 }
 

@@ -19,8 +19,6 @@
 #include "cli.h"
 #include "config/load.h"
 #include "config/store.h"
-#include "daemon/control.h"
-#include "daemon/protocol.h"
 #include "learn/learn.h"
 #include "learn/new_button.h"
 #include "plumbing/button.h"
@@ -116,12 +114,6 @@ provision::DeviceInfo read_info(const provision::Endpoint& ep) {
 
 // ---- the config, where there is one ----------------------------------------------------------
 
-const config::Button* by_mac(const config::Config& c, const util::Mac& mac) {
-  for (const auto& b : c.buttons)
-    if (b.mac && *b.mac == mac) return &b;
-  return nullptr;
-}
-
 /// The config when there is one that loads; --info reads it only to name a known button.
 std::optional<config::Config> optional_config(const Globals& g) {
   struct stat st {};
@@ -138,13 +130,10 @@ std::optional<config::Config> optional_config(const Globals& g) {
 /// Returns what to tell the user, or nullopt when it was recorded.
 std::optional<std::string> seed_battery(const config::Config& c, const std::string& name, int level) {
   try {
-    const auto answer = daemon::ask(c.daemon.control_socket, daemon::battery_request({name, std::max(level, 1)}));
-    if (!answer) return "the daemon is not running, so its battery estimate does not start from this level";
-    const auto j = nlohmann::json::parse(*answer, nullptr, false);
-    if (j.is_object() && j.contains("ok")) return std::nullopt;
-    return "the daemon did not take the battery level: " + *answer;
+    give_battery(c, name, std::max(level, 1));
+    return std::nullopt;
   } catch (const Error& e) {
-    return std::string("the daemon could not be asked to record the battery level: ") + e.what();
+    return std::string("the battery level was not recorded: ") + e.what();
   }
 }
 
@@ -272,7 +261,7 @@ IsolationPlan plan_isolation(const Globals& g, const ProvisionOptions& o, const 
                 "run 'sudo dashctl provision ...'; or, if the button is isolated another way, --no-isolation-check");
   }
   plumbing::resolve(plan.config);  // the interface and the addresses, before anything is written
-  if (const auto* known = by_mac(plan.config, mac)) {
+  if (const auto* known = plan.config.find_button(mac)) {
     if (!o.name.empty() && o.name != known->name)
       throw Error(Exit::data, "provision: " + mac.str() + " is button '" + known->name + "' already",
                   "leave out --name, or rename it first: dashctl button rename " + known->name + " " + o.name);
@@ -318,15 +307,19 @@ Isolation isolate(IsolationPlan plan) {
   }
   // What the button will meet, read back from the kernel and the files.
   const auto status = plumbing::status(plan.config);
-  std::string wrong;
-  if (!status.table_present) wrong = "the table inet dashctl is missing";
-  else if (!status.table_differences.empty()) wrong = "the table differs: " + status.table_differences.front();
-  for (const auto& f : status.files)
-    if (wrong.empty() && f.state != "current") wrong = f.path + " is " + f.state;
-  if (wrong.empty() && status.dnsmasq_running == false) wrong = "dnsmasq is not running";
-  if (!wrong.empty())
+  if (!status.ok()) {
+    const auto wrong = [&]() -> std::string {
+      if (!status.table_present) return "the table inet dashctl is missing";
+      if (!status.table_differences.empty()) return "the table differs: " + status.table_differences.front();
+      for (const auto& f : status.files)
+        if (f.state != "current") return f.path + " is " + f.state;
+      if (status.dnsmasq_running == false) return "dnsmasq is not running";
+      if (status.reload_pending) return "dnsmasq has not re-read its files";
+      return "the firewall or dnsmasq's files could not be read";
+    }();
     throw Error(Exit::unavailable, "provision: the setup is not in force (" + wrong + "); nothing was sent to the button",
                 "'dashctl status' says more; fix it, then run provision again");
+  }
   return out;
 }
 
@@ -403,7 +396,7 @@ provision::Endpoint endpoint_of(const ProvisionOptions& o) {
 int run_info(const Globals& g, const provision::Endpoint& ep) {
   const auto info = read_info(ep);
   const auto c = optional_config(g);
-  const config::Button* known = c && info.mac ? by_mac(*c, *info.mac) : nullptr;
+  const config::Button* known = c && info.mac ? c->find_button(*info.mac) : nullptr;
   std::optional<std::string> battery_note;
   if (known && info.battery) battery_note = seed_battery(*c, known->name, *info.battery);
   if (g.json) {

@@ -32,6 +32,11 @@ const Button* Config::find_button(std::string_view name) const {
   return it == buttons.end() ? nullptr : &*it;
 }
 
+const Button* Config::find_button(const util::Mac& mac) const {
+  const auto it = std::find_if(buttons.begin(), buttons.end(), [&](const Button& b) { return b.mac && *b.mac == mac; });
+  return it == buttons.end() ? nullptr : &*it;
+}
+
 std::vector<std::string> Config::button_names() const {
   std::vector<std::string> names;
   for (const auto& b : buttons) names.push_back(b.name);

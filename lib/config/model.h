@@ -175,6 +175,8 @@ struct Config {
   std::vector<Button> buttons;
 
   const Button* find_button(std::string_view name) const;
+  /// The button with this MAC address, or nullptr.
+  const Button* find_button(const util::Mac& mac) const;
   std::vector<std::string> button_names() const;
 };
 
