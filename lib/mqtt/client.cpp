@@ -64,6 +64,7 @@ namespace {
 
 constexpr auto max_backoff = 60s;
 constexpr size_t max_payload = 268435455;  // MQTT's limit
+constexpr auto quiet = 100ms;               // stopping: a broker silent this long has nothing more to send
 
 void init_library() {
   // Once per process, never cleaned up: cheap, and other clients may outlive any one.
@@ -158,6 +159,8 @@ struct Client::Impl {
   /// is not the one online, and says no "offline" when it stops.
   std::string owner_topic;
   bool shared_warned = false;
+  int unsubscribing = 0;             ///< while stopping: the mid of the UNSUBSCRIBE not yet acknowledged
+  Clock::time_point last_message{};  ///< while stopping: when the last message for this client came in
 
   /// Asio handlers hold this weakly: after the client is gone they do nothing.
   std::shared_ptr<int> alive = std::make_shared<int>(0);
@@ -173,6 +176,9 @@ struct Client::Impl {
     mosquitto_connect_callback_set(mosq, [](mosquitto*, void* obj, int rc) { self(obj).connected(rc); });
     mosquitto_disconnect_callback_set(mosq, [](mosquitto*, void* obj, int rc) { self(obj).disconnected(rc); });
     mosquitto_publish_callback_set(mosq, [](mosquitto*, void* obj, int mid) { self(obj).published(mid); });
+    mosquitto_unsubscribe_callback_set(mosq, [](mosquitto*, void* obj, int mid) {
+      if (mid == self(obj).unsubscribing) self(obj).unsubscribing = 0;
+    });
     mosquitto_message_callback_set(
         mosq, [](mosquitto*, void* obj, const mosquitto_message* m) { self(obj).message(*m); });
     try {
@@ -482,6 +488,7 @@ struct Client::Impl {
   }
 
   void message(const mosquitto_message& m) {
+    if (state == State::stopping) last_message = Clock::now();
     if (state != State::connected || !m.topic) return;  // none while stopping
     const std::string topic = m.topic;
     const std::string payload =
@@ -561,6 +568,23 @@ struct Client::Impl {
 
   // ---- stopping ----------------------------------------------------------------------------
 
+  /// Asks the broker to send nothing more. libmosquitto closes the socket as soon as it has
+  /// written the DISCONNECT, and a socket closed with unread data in it is reset, not closed:
+  /// a broker still writing to it then takes the connection as lost and publishes the will,
+  /// "offline", though this client said goodbye. Once the UNSUBACK is read, everything the
+  /// broker sent before it has been read too, and it sends nothing after it.
+  void unsubscribe_all() {
+    std::set<std::string> filters;
+    for (const auto& s : subscriptions) filters.insert(s.filter);
+    if (filters.empty()) return;
+    std::vector<char*> list;
+    for (const auto& f : filters) list.push_back(const_cast<char*>(f.c_str()));
+    int mid = 0;
+    if (mosquitto_unsubscribe_multiple(mosq, &mid, static_cast<int>(list.size()), list.data(), nullptr) ==
+        MOSQ_ERR_SUCCESS)
+      unsubscribing = mid;
+  }
+
   /// Drives libmosquitto with poll(2), not the io_context (which may be stopped, and whose
   /// other handlers must not run inside stop()), until `done` or the deadline.
   template <class F>
@@ -595,7 +619,13 @@ struct Client::Impl {
       // Not when another daemon said it is online since this one did: it still is.
       if (!options.availability_topic.empty() && !stats.online_elsewhere)
         send({options.availability_topic, "offline", 1, true, false});
-      pump(deadline, [this] { return inflight.empty(); });
+      unsubscribe_all();
+      pump(deadline, [this] { return inflight.empty() && unsubscribing == 0; });
+      // Messages came in while stopping: the broker may hold more for this client beyond its
+      // in-flight window, sent as this one acknowledges the others, subscribed or not. Read
+      // until it has been quiet a moment.
+      if (last_message != Clock::time_point{})
+        pump(deadline, [this] { return Clock::now() - last_message >= quiet; });
       if (!inflight.empty())
         spdlog::warn("mqtt: {} not acknowledged within {} ms", plural(inflight.size(), "message"), grace.count());
     }

@@ -164,8 +164,7 @@ TEST_CASE("exec: output beyond 100 lines or 64 KiB is read and dropped") {
   SECTION("bytes: the program writes 4 MB without a newline and is never blocked") {
     LogCapture log;
     const auto r = exec({"/bin/sh", "-c", "head -c 4000000 /dev/zero | tr '\\0' x; echo done >&2"}, 10s);
-    CHECK(r.outcome.ok);
-    CHECK(r.outcome.took < 5s);
+    CHECK(r.outcome.ok);  // blocked, it would have been killed at the timeout
     const auto lines = log.lines("exec[");
     REQUIRE(lines.size() == 2);
     CHECK(lines[0] == "exec[bedroom]: " + std::string(64 * 1024, 'x'));
@@ -180,8 +179,7 @@ TEST_CASE("exec: the timeout kills the program and what it started") {
   const auto r = exec({"/bin/sh", "-c", "/bin/sleep 60 & echo $! > " + pidfile + "; wait"}, 300ms);
   CHECK_FALSE(r.outcome.ok);
   CHECK(r.outcome.summary == "killed after 300ms timeout");
-  CHECK(r.outcome.took >= 300ms);
-  CHECK(r.outcome.took < 1500ms);
+  CHECK(r.outcome.took >= 300ms);  // and exec()'s own bound, 15 s, the upper one
   std::ifstream in(pidfile);
   pid_t sleeper = 0;
   REQUIRE(in >> sleeper);
@@ -194,8 +192,7 @@ TEST_CASE("exec: a program that ignores SIGTERM gets SIGKILL 2 s later") {
   const auto r = exec({"/bin/sh", "-c", "trap '' TERM; /bin/sleep 60; echo survived"}, 200ms);
   CHECK_FALSE(r.outcome.ok);
   CHECK(r.outcome.summary == "killed after 200ms timeout");
-  CHECK(r.outcome.took >= 2200ms);
-  CHECK(r.outcome.took < 4000ms);
+  CHECK(r.outcome.took >= 2200ms);  // and exec()'s own bound, 15 s, the upper one
   CHECK(no_children());
 }
 
@@ -282,8 +279,7 @@ TEST_CASE("exec: a background child holding the pipes does not hold the action")
   const auto pidfile = dir / "pid";
   const auto r = exec({"/bin/sh", "-c", "/bin/sleep 30 & echo $! > " + pidfile + "; echo started"});
   CHECK(r.outcome.ok);
-  CHECK(r.outcome.summary == "exit 0");
-  CHECK(r.outcome.took < 2s);
+  CHECK(r.outcome.summary == "exit 0");  // within exec()'s bound, 15 s: not after the sleep
   CHECK(log.lines("exec[") == std::vector<std::string>{"exec[bedroom]: started"});
   // Left running, as a program that daemonises means to; this test ends it.
   std::ifstream in(pidfile);

@@ -533,13 +533,9 @@ def dnsmasq_env(**extra):
     return env
 
 
-# "Returns at once": well under the 10 s a blocked send would take before run_event gives up. The sanitizer
-# build alone needs about 0.5 s to start on a loaded 2-core machine; scripts/bench measures the real latency.
-PROMPT = 3.0
-
-
 def run_event(args, env, timeout=10):
-    """Runs dhcp-event with exactly `env`; returns (exit code, stderr, seconds)."""
+    """Runs dhcp-event with exactly `env`; returns (exit code, stderr, seconds). A dhcp-event that
+    waits for a daemon fails here, at the timeout; how soon it returns is for scripts/bench."""
     start = time.monotonic()
     p = subprocess.run([DASHCTL, *args], capture_output=True, text=True, env=env, timeout=timeout)
     return p.returncode, p.stderr, time.monotonic() - start
@@ -602,24 +598,23 @@ def case_dhcp_event_no_daemon(ws):
     rc, err, seconds = run_event(["dhcp-event", "--socket", missing, *EVENT], dnsmasq_env(**WAKE_UP))
     check(rc == 0, f"no daemon -> {rc}: {err}")
     check(err.strip().splitlines() == [f"dashctl: warning: dhcp-event: no daemon on {missing}; event dropped"], err)
-    check(seconds < PROMPT, f"dhcp-event took {seconds:.3f} s without a daemon")
     # A socket left by a daemon that is gone.
     s, path = event_socket(ws, "stale.sock")
     s.close()
     rc, err, seconds = run_event(["dhcp-event", "--socket", path, *EVENT], dnsmasq_env(**WAKE_UP))
-    check(rc == 0 and f"no daemon on {path}" in err and seconds < PROMPT, f"stale socket -> {rc} in {seconds:.3f} s: {err}")
+    check(rc == 0 and f"no daemon on {path}" in err, f"stale socket -> {rc} in {seconds:.3f} s: {err}")
     # A daemon whose queue is full: dropped at once, not waited for.
     s, path = event_socket(ws, "full.sock")
     for _ in range(200):
         rc, err, seconds = run_event(["dhcp-event", "--socket", path, *EVENT], dnsmasq_env(**WAKE_UP))
-        check(rc == 0 and seconds < PROMPT, f"-> {rc} in {seconds:.3f} s: {err}")
+        check(rc == 0, f"-> {rc} in {seconds:.3f} s: {err}")
         if err:
             break
     check(err.strip() == f"dashctl: warning: dhcp-event: the daemon on {path} is busy; event dropped", err)
     s.close()
     # No config to find the socket in: dnsmasq still sees success.
     rc, err, seconds = run_event(["-c", os.path.join(ws.dir, "nope.toml"), "dhcp-event", *EVENT], dnsmasq_env(**WAKE_UP))
-    check(rc == 0 and len(err.strip().splitlines()) == 1 and "cannot read the config" in err and seconds < PROMPT,
+    check(rc == 0 and len(err.strip().splitlines()) == 1 and "cannot read the config" in err,
           f"no config -> {rc} in {seconds:.3f} s: {err}")
     ws.write("dashctl.toml", "[network\n")
     rc, err, _ = run_event(["-c", ws.config, "dhcp-event", *EVENT], dnsmasq_env(**WAKE_UP))
@@ -687,7 +682,7 @@ def case_dhcp_script_no_daemon(ws):
     # The same warnings as dhcp-event's, in dnsmasq's log.
     missing = os.path.join(ws.dir, "events.sock")
     rc, err, seconds = run_script(ws, missing, EVENT, dnsmasq_env(**WAKE_UP))
-    check(rc == 0 and seconds < PROMPT, f"no daemon -> {rc} in {seconds:.3f} s: {err}")
+    check(rc == 0, f"no daemon -> {rc} in {seconds:.3f} s: {err}")
     check(err.strip().splitlines() == [f"dashctl: warning: dhcp-event: no daemon on {missing}; event dropped"], err)
     s, path = event_socket(ws, "stale.sock")
     s.close()
@@ -696,7 +691,7 @@ def case_dhcp_script_no_daemon(ws):
     s, path = event_socket(ws, "full.sock")
     for _ in range(200):
         rc, err, seconds = run_script(ws, path, EVENT, dnsmasq_env(**WAKE_UP))
-        check(rc == 0 and seconds < PROMPT, f"-> {rc} in {seconds:.3f} s: {err}")
+        check(rc == 0, f"-> {rc} in {seconds:.3f} s: {err}")
         if err:
             break
     check(err.strip() == f"dashctl: warning: dhcp-event: the daemon on {path} is busy; event dropped", err)

@@ -18,7 +18,6 @@
 using namespace dashctl;
 using namespace dashctl::dnsmasq;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
 TEST_CASE("run returns the exit status and what the program wrote to stderr") {
   const auto r =
@@ -47,9 +46,8 @@ TEST_CASE("run gives the program /dev/null as stdin and a clean signal state") {
 
 TEST_CASE("run kills a program that outlives its deadline, with what it started") {
   test::Subreaper subreaper;  // the orphaned sleep becomes ours to reap
-  const auto start = Clock::now();
+  // Had run waited for the shell, the sleep would have ended by itself, not by SIGKILL.
   const auto r = run({"/bin/sh", "-c", "sleep 30 & echo $! >&2; wait"}, 300ms);
-  CHECK(Clock::now() - start < 3s);
   CHECK(r.timed_out);
   CHECK_FALSE(r.ok());
   CHECK(r.why().starts_with("timed out after 300 ms"));
@@ -60,9 +58,8 @@ TEST_CASE("run kills a program that outlives its deadline, with what it started"
 
 TEST_CASE("run does not wait for a grandchild that keeps stderr open") {
   test::Subreaper subreaper;  // the orphaned sleep becomes ours to end and reap
-  const auto start = Clock::now();
-  const auto r = run({"/bin/sh", "-c", "sleep 5 & echo $! >&2; exit 0"}, 10s);
-  CHECK(Clock::now() - start < 2s);
+  // Had run waited for stderr's end, it would have timed out, with the sleep ended.
+  const auto r = run({"/bin/sh", "-c", "sleep 60 & echo $! >&2; exit 0"}, 10s);
   CHECK(r.ok());
   const pid_t sleeper = std::stoi(r.first_error_line());
   CHECK(::waitpid(sleeper, nullptr, WNOHANG) == 0);  // still running, and ours

@@ -657,7 +657,7 @@ idle, closed = [], {}
 
 def watch(s, k, t0):
     try:
-        s.settimeout(10)
+        s.settimeout(60)
         closed[k] = (s.recv(10) == b"", round(time.monotonic() - t0, 3))
     except OSError as e:
         closed[k] = (False, str(e))
@@ -668,7 +668,7 @@ def one(delay):
         time.sleep(delay)
         s.sendall(RECORD)
     t0 = time.monotonic()
-    s.settimeout(5)
+    s.settimeout(15)
     try:
         eof = s.recv(10) == b""
     except OSError:
@@ -701,11 +701,12 @@ for line in sys.stdin:
 def case_listener_limits(repo):
     """An idle client holds a place until daemon.connection_timeout; with max_connections
     open, a new connection is a sighting all the same but is closed at once and counted busy;
-    a client that sends its first bytes at once, or a little later, is closed when they come."""
+    a client that sends its first bytes at once, or a little later, is closed when they come.
+    "At once" is anything well inside the idle deadline: these checks must hold on a busy machine."""
     with Lab(repo) as lab:
         # A deadline long enough for the checks before it on a busy machine (each status is a
         # run of the sanitizer build): the idle clients must still be open at the 4th.
-        d, _ = prepare(lab, extra='max_connections = 3\nconnection_timeout = "5s"\n')
+        d, _ = prepare(lab, extra='max_connections = 3\nconnection_timeout = "20s"\n')
         daemon = Daemon(d)
         c = subprocess.Popen(["ip", "netns", "exec", f"{lab.name}-router", "/usr/bin/python3", "-c", CLIENTS],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -715,27 +716,37 @@ def case_listener_limits(repo):
             c.stdin.flush()
             return json.loads(c.stdout.readline())
 
+        def at_once(r):  # closed by the daemon, well before the idle deadline
+            return r["eof"] and r["after"] < 10
+
         try:
             sent = ask("send")
-            check(sent["eof"] and sent["after"] < 0.5, f"a client that sent at once: {sent}")
+            check(at_once(sent), f"a client that sent at once: {sent}")
             late = ask("late")
-            check(late["eof"] and late["after"] < 0.5, f"a client that sent 0.3 s late: {late}")
+            check(at_once(late), f"a client that sent 0.3 s late: {late}")
             check(ask("idle 3") == {"opened": 3}, "opening 3 idle connections")
-            time.sleep(0.3)
+            opened = time.monotonic()
+            deadline = opened + 10
+            while time.monotonic() < deadline and daemon.status()["counters"]["open_connections"] < 3:
+                time.sleep(0.1)
             st = daemon.status()["counters"]
             check(st["open_connections"] == 3 and st["busy"] == 0, f"3 idle clients: {st}")
             busy = ask("nothing")
-            check(busy["eof"] and busy["after"] < 0.5, f"the 4th connection, over max_connections: {busy}")
+            check(at_once(busy), f"the 4th connection, over max_connections: {busy}")
             st = daemon.status()["counters"]
             check(st["busy"] == 1 and st["open_connections"] == 3 and st["connections"] == 6, f"after the 4th: {st}")
-            time.sleep(5.5)  # past the 5 s deadline
+            time.sleep(max(0.0, opened + 20 - time.monotonic()))  # to the 20 s deadline
+            deadline = time.monotonic() + 20
             closed = ask("closed")
-            check(len(closed) == 3 and all(eof and 4.7 <= after <= 15.0 for eof, after in closed.values()),
+            while time.monotonic() < deadline and len(closed) < 3:
+                time.sleep(0.2)
+                closed = ask("closed")
+            check(len(closed) == 3 and all(eof and after >= 19.7 for eof, after in closed.values()),
                   f"the idle clients' deadline: {closed}")
             st = daemon.status()["counters"]
             check(st["open_connections"] == 0 and st["sightings"] == 6, f"after the deadline: {st}")
             sent = ask("send")
-            check(sent["eof"] and sent["after"] < 0.5, f"a client after the deadline: {sent}")
+            check(at_once(sent), f"a client after the deadline: {sent}")
         finally:
             c.stdin.close()
             c.wait(timeout=10)

@@ -141,11 +141,12 @@ def case_isolation(repo):
         ok(d("setup"), "setup")
         for proto in ("tcp", "udp"):
             outcome, seconds = probe(lab, "btn1", proto, "10.78.0.2", 7)
-            check(outcome in ("refused", "unreachable") and seconds < 1.0,
-                  f"{proto} to the LAN host: {outcome} after {seconds:.2f} s (wanted a fast reject)")
+            # Rejected, not dropped: a dropped one is a "timeout" after 5 s.
+            check(outcome in ("refused", "unreachable"),
+                  f"{proto} to the LAN host: {outcome} after {seconds:.2f} s (wanted a reject)")
         # To the router itself, anything but DHCP, DNS and the listener is rejected too.
         outcome, seconds = probe(lab, "btn1", "tcp", "10.77.0.1", 1883)
-        check(outcome == "refused" and seconds < 1.0, f"TCP to the router's broker: {outcome}")
+        check(outcome == "refused", f"TCP to the router's broker: {outcome} after {seconds:.2f} s")
         check(lab.file("lan.log").count("10.77.") == 1, f"the LAN host heard from the button: {lab.file('lan.log')}")
         lab.sleep("btn1")
 
