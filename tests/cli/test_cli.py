@@ -19,9 +19,9 @@ from dashtest import MAIN, ConfigDir, Skip, check, clean_env, run_case, write  #
 DASHCTL = sys.argv[1]
 
 
-def run(*args, env=None, user=None, timeout=30):
-    """Runs dashctl; returns (exit code, stdout, stderr)."""
-    cmd = [DASHCTL, *args]
+def run(*args, env=None, user=None, timeout=30, program=None):
+    """Runs dashctl (or `program`, a dashctl elsewhere); returns (exit code, stdout, stderr)."""
+    cmd = [program or DASHCTL, *args]
     if user is not None:
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
     p = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(env), timeout=timeout)
@@ -414,16 +414,22 @@ def status_as(ws, user, code):
     return data
 
 
+def unprivileged():
+    """The user a test that must not read the host's firewall runs dashctl as: nobody under
+    root, else None (the caller itself)."""
+    if os.geteuid() != 0:
+        return None
+    if not shutil.which("setpriv"):
+        raise Skip("setpriv (util-linux) is needed to run as an unprivileged user")
+    return 65534
+
+
 def case_status_exit_codes(ws):
     """status exits 0 when all is in place and running, else 1 not installed, 2 out of date,
     3 dnsmasq down, 4 daemon down, the most fundamental winning; it judges only what it can read,
     and a firewall it cannot read is never 'not installed'. Runs without the privilege to read
     the firewall (as nobody under root): the lab's case status_exit_codes has the table."""
-    user = None
-    if os.geteuid() == 0:
-        if not shutil.which("setpriv"):
-            raise Skip("setpriv (util-linux) is needed to run as an unprivileged user")
-        user = 65534  # nobody: never the host's firewall
+    user = unprivileged()
     os.chmod(ws.dir, 0o755)
     os.makedirs(os.path.join(ws.dir, "dnsmasq.d"))
     ws.write("dashctl.toml", STATUS_MAIN.format(dir=ws.dir))
@@ -709,6 +715,27 @@ def case_dhcp_script_usage(ws):
     p = subprocess.run([HELPER, "old"], capture_output=True, text=True, env=dnsmasq_env(**WAKE_UP), timeout=10)
     check(p.returncode == 64 and "expected SOCKET SCRIPT ACTION MAC IP [HOST]" in p.stderr and
           "dashctl dhcp-event" in p.stderr, f"-> {p.returncode}: {p.stderr}")
+
+
+def case_dhcp_script_helper_missing(ws):
+    """A dashctl without its helper beside it (a copied binary, a broken install): setup says
+    which program is missing and what to do, exit 69, before it changes anything; with
+    dnsmasq.dhcp_script = false it does not need the helper."""
+    user = unprivileged()
+    os.chmod(ws.dir, 0o755)
+    os.makedirs(os.path.join(ws.dir, "bin"))
+    lone = os.path.join(ws.dir, "bin", "dashctl")
+    shutil.copy2(DASHCTL, lone)
+    os.makedirs(os.path.join(ws.dir, "dnsmasq.d"))
+    ws.write("dashctl.toml", STATUS_MAIN.format(dir=ws.dir).replace("dhcp_script = false", "dhcp_script = true"))
+    rc, out, err = run("-c", ws.config, "setup", "--dry-run", user=user, program=lone)
+    check(rc == 69 and len(err.strip().splitlines()) == 2, f"-> {rc}\n{out}{err}")
+    check("dhcp-script program" in err and "is not installed beside " + lone in err
+          and "hint: reinstall dashctl, or set dnsmasq.dhcp_script = false" in err, err)
+    check(os.listdir(os.path.join(ws.dir, "dnsmasq.d")) == [], "setup wrote files without its helper")
+    ws.write("dashctl.toml", STATUS_MAIN.format(dir=ws.dir))
+    rc, out, err = run("-c", ws.config, "setup", "--dry-run", user=user, program=lone)
+    check(rc == 0 and "dhcp-script" not in out, f"without dnsmasq.dhcp_script -> {rc}\n{out}{err}")
 
 
 def case_provision_usage(ws):
