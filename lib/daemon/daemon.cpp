@@ -26,6 +26,7 @@
 #include "daemon/history_keeper.h"
 #include "daemon/lease_events.h"
 #include "daemon/listener.h"
+#include "daemon/mqtt_link.h"
 #include "daemon/nflog_source.h"
 #include "daemon/ntp_source.h"
 #include "daemon/tls_endpoint.h"
@@ -66,20 +67,6 @@ void notify_systemd(const std::string& state) {
   ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&addr),
            static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size()));
   ::close(fd);
-}
-
-mqtt::Options mqtt_options(const config::Config& c) {
-  const config::Mqtt& m = *c.mqtt;
-  mqtt::Options o;
-  o.host = m.host;
-  o.port = m.port;
-  o.tls = m.tls;
-  o.client_id = m.client_id.empty() ? config::default_client_id(c.path) : m.client_id;
-  o.username = m.username;
-  o.password = m.password;
-  o.availability_topic = mqtt::availability_topic(m);
-  o.queue_limit = m.queue_limit;
-  return o;
 }
 
 /// The listen address: the config's, else the IoT interface's first IPv4.
@@ -142,17 +129,6 @@ LatencyFigure latency(const util::Histogram& h) {
   auto us = [](std::chrono::nanoseconds d) { return static_cast<double>(d.count() / 100) / 10.0; };
   return {h.count(), us(h.quantile(0.5)), us(h.quantile(0.99)), us(h.max())};
 }
-
-/// The MQTT client while there is one: none without [mqtt], a new one after a reload that
-/// changed the broker. What is published meanwhile is dropped (nothing is configured to
-/// take it).
-class MqttLink final : public mqtt::Publisher {
- public:
-  void publish(const mqtt::Message& m) override {
-    if (client) client->publish(m);
-  }
-  std::unique_ptr<mqtt::Client> client;
-};
 
 /// The daemon: the event loop, signals, reload and shutdown, and the wiring of the press
 /// sources, the press pipeline, the actions, MQTT and the control socket.
@@ -575,71 +551,6 @@ int run(const std::string& config_path) {
   auto config = config::load(config_path);
   Daemon d(config_path, std::move(config));
   return d.run();
-}
-
-std::vector<std::string> test_button(const config::Config& c, const std::string& name, bool& ok) {
-  const auto* b = c.find_button(name);
-  if (!b) throw Error(Exit::data, "no button '" + name + "'");
-  asio::io_context io;
-  MqttLink link;
-  std::vector<std::string> lines, mqtt_topics;
-  size_t mqtt_messages = 0;
-  ok = true;
-  actions::ActionRunner runner(io, link, [&](const std::string&, std::string_view kind, const actions::Outcome& o) {
-    if (kind == "mqtt") {
-      ++mqtt_messages;
-      mqtt_topics.push_back(o.summary);
-      return;
-    }
-    ok = ok && o.ok;
-    lines.push_back(std::string(kind) + ": " + (o.ok ? "" : "failed: ") + o.summary);
-  });
-  // The press a test makes: the button as the config knows it.
-  press::Press p;
-  p.button = b->name;
-  p.first.source = press::Source::test;
-  p.first.mac = b->mac;
-  p.first.ip = b->ip.value_or(util::Ipv4{});
-  p.first.time = press::Clock::now();
-  p.first.wall = std::chrono::system_clock::now();
-  if (c.mqtt) {
-    // Its own client id and no availability topic: the running daemon keeps its session,
-    // and nobody is told the daemon went offline.
-    auto options = mqtt_options(c);
-    options.client_id = (c.mqtt->client_id.empty() ? "dashctl" : c.mqtt->client_id) + "-test-" + std::to_string(::getpid());
-    options.availability_topic.clear();
-    link.client = std::make_unique<mqtt::Client>(io, options);
-    link.client->start();
-    link.publish(mqtt::press_message(*c.mqtt, p));
-    ++mqtt_messages;
-  }
-  runner.run(c, *b, p);
-  // Bounded: the longest action timeout, and a few seconds for the broker.
-  const auto deadline = std::chrono::steady_clock::now() + 70s;
-  const auto broker_deadline = std::chrono::steady_clock::now() + 5s;
-  auto& client = link.client;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const bool broker_done = !client || (client->stats().connected && client->stats().queued == 0) ||
-                             std::chrono::steady_clock::now() >= broker_deadline;
-    if (runner.running() == 0 && broker_done) break;
-    io.run_for(20ms);
-  }
-  if (const size_t pending = runner.running()) {
-    ok = false;
-    lines.push_back(std::to_string(pending) + " action(s) still running after 70 s: not waited for");
-  }
-  if (client) {
-    client->stop(2s);
-    const auto s = client->stats();
-    const bool delivered = s.published >= mqtt_messages;
-    for (const auto& t : mqtt_topics) lines.push_back("mqtt " + t + ": " + (delivered ? "delivered" : "not delivered"));
-    if (!delivered) {
-      ok = false;
-      lines.push_back("mqtt: " + std::to_string(mqtt_messages - s.published) + " of " + std::to_string(mqtt_messages) +
-                      " messages not delivered (is the broker at " + c.mqtt->url + " reachable?)");
-    }
-  }
-  return lines;
 }
 
 }  // namespace dashctl::daemon
