@@ -144,6 +144,21 @@ def case_orphan_swept(repo):
         check(namespaces(lab.name) != [], "the new lab is not up")
 
 
+def case_ap_again(repo):
+    """The access point comes back at once after it went down, even while the kernel still holds
+    its old namespace (here an open handle holds it, as the kernel's own deferred cleanup can)."""
+    with Lab(repo, buttons=1) as lab:
+        lab.script("lab", "ap", "up")
+        held = os.open(f"/run/netns/{lab.name}-ap", os.O_RDONLY)
+        try:
+            lab.script("lab", "ap", "down")
+            p = lab.script("lab", "ap", "up", check_rc=False)
+            check(p.returncode == 0, f"ap up after ap down exited {p.returncode}: {p.stdout}{p.stderr}")
+            lab.script("lab", "ap", "down")
+        finally:
+            os.close(held)
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
