@@ -219,7 +219,7 @@ TEST_CASE("a client that stops while messages arrive for it still leaves cleanly
       for (int i = 0; i < 100000 && !stopping; ++i) sender.send("cmd/x", "m");
     });
     REQUIRE(run_until(io, [&] { return heard > 0; }));
-    client.stop(2s);
+    client.stop(60s);  // the grace is not what is tested: a busy machine may need more than 2 s
     stopping = true;
     flood.join();
     REQUIRE(test::eventually([&] { return peer.count() >= before + 2; }));
